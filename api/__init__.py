@@ -1,0 +1,1 @@
+"""Entry points: the HTTP API, the customer portal and the `ledger` command."""

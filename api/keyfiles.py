@@ -1,0 +1,80 @@
+"""Keys generated on first start into the data dir, readable by the owner only (mode 0600)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from api.settings import Settings
+
+MASTER_KEY_FILE = "master.key"
+AUTH_SECRET_FILE = "auth.secret"
+SIGNING_KEY_FILE = "signing.pem"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: two processes starting at once never overwrite each other's fresh key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _read_or_create(path: Path, make: "callable[[], bytes]") -> bytes:
+    if not path.exists():
+        try:
+            _write_private(path, make())
+        except FileExistsError:
+            pass
+    return path.read_bytes()
+
+
+def master_key(settings: Settings) -> bytes:
+    if settings.master_key is not None:
+        raw = settings.master_key.get_secret_value()
+    else:
+        raw = _read_or_create(
+            settings.data_dir / MASTER_KEY_FILE,
+            lambda: base64.b64encode(secrets.token_bytes(32)),
+        ).decode()
+    key = base64.b64decode(raw.strip())
+    if len(key) != 32:
+        raise ValueError("LEDGER_MASTER_KEY must be the base64 of exactly 32 bytes")
+    return key
+
+
+def auth_secret(settings: Settings) -> str:
+    if settings.auth_secret is not None:
+        return settings.auth_secret.get_secret_value()
+    return _read_or_create(
+        settings.data_dir / AUTH_SECRET_FILE, lambda: secrets.token_urlsafe(48).encode()
+    ).decode().strip()
+
+
+def signing_key(settings: Settings) -> Ed25519PrivateKey:
+    if settings.signing_key is not None:
+        pem = settings.signing_key.get_secret_value().encode()
+    else:
+        pem = _read_or_create(
+            settings.data_dir / SIGNING_KEY_FILE,
+            lambda: Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("LEDGER_SIGNING_KEY must be an Ed25519 private key in PEM")
+    return key
+
+
+def ensure_all(settings: Settings) -> None:
+    master_key(settings)
+    auth_secret(settings)
+    signing_key(settings)

@@ -1,0 +1,43 @@
+"""All configuration in one place: `LEDGER_*` environment variables or a `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./var/ledger.sqlite",
+        description="sqlite:///PATH, postgresql://USER@HOST:PORT/DB, or memory:// for tests",
+    )
+    data_dir: Path = Field(Path("./var"), description="where generated keys and SQLite live")
+    master_key: SecretStr | None = Field(None, description="base64 of 32 bytes; wraps data keys")
+    auth_secret: SecretStr | None = Field(None, description="HS256 secret for bearer tokens")
+    auth_public_key: str | None = Field(
+        None, description="PEM public key: when set, tokens are RS256 from an identity provider"
+    )
+    signing_key: SecretStr | None = Field(None, description="Ed25519 private key (PEM)")
+    public_url: str = Field("http://127.0.0.1:8000", description="base of links the ledger mints")
+
+    pending_request_hours: float = Field(12, gt=0, description="pending access requests expire")
+    default_grant_minutes: int = Field(240, gt=0)
+    maximum_grant_minutes: int = Field(480, gt=0)
+
+    poll_interval_ms: int = Field(100, gt=0, description="SQLite projections poll this often")
+    read_wait_seconds: float = Field(5.0, ge=0, description="longest wait for min_position")
+    checkpoint_delay_seconds: float = Field(
+        5.0, gt=0, description="longest time between an event's commit and its first checkpoint"
+    )
+    sweep_interval_seconds: float = Field(60.0, gt=0)
+    log_level: str = Field("INFO")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

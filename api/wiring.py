@@ -1,0 +1,41 @@
+"""Builds the ledger and its stores from settings: the one place that knows what goes with what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from domain.access import AccessPolicy
+from domain.application import Ledger
+from domain.clock import Clock
+from domain.keys import MasterKey
+from projections.database import Database, event_store_env, open_database
+from projections.keystore import SqlKeyStore
+
+from api import keyfiles
+from api.settings import Settings
+
+
+@dataclass
+class Stores:
+    ledger: Ledger
+    db: Database
+    keys: SqlKeyStore
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.db.close()
+
+
+def open_stores(settings: Settings, clock: Clock | None = None) -> Stores:
+    db = open_database(settings.database_url)
+    keys = SqlKeyStore(db, MasterKey(keyfiles.master_key(settings)))
+    policy = AccessPolicy(
+        pending_lifetime=timedelta(hours=settings.pending_request_hours),
+        default_grant=timedelta(minutes=settings.default_grant_minutes),
+        maximum_grant=timedelta(minutes=settings.maximum_grant_minutes),
+    )
+    env = event_store_env(settings.database_url)
+    env["CREATE_TABLE"] = "y"
+    ledger = Ledger(env=env, keys=keys, clock=clock, policy=policy)
+    return Stores(ledger=ledger, db=db, keys=keys)

@@ -1,0 +1,422 @@
+"""The Ledger: one eventsourcing Application, so every event has one place in one global order.
+
+Each command follows get → command → save. A save that loses an optimistic-concurrency race
+is retried from a fresh read, so concurrent callers each get their own answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Mapper
+
+from domain.access import AccessPolicy, AccessRequest
+from domain.clock import Clock, SystemClock
+from domain.data_request import DataRequest
+from domain.disclosure import Disclosure
+from domain.errors import AccessRefused, NotFound, StateConflict
+from domain.incident import Incident
+from domain.keys import InMemoryKeyStore, KeyStore
+from domain.shredding import ShreddingMapper
+from domain.subject import Subject
+from domain.tenant import Tenant
+from domain.values import DataRequestKind
+
+A = TypeVar("A", bound=Aggregate)
+MAX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command changed, and the position of its last event for read-your-writes."""
+
+    aggregate: Any
+    position: int
+
+
+class Ledger(Application[UUID]):
+    name = "ledger"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        keys: KeyStore | None = None,
+        clock: Clock | None = None,
+        policy: AccessPolicy | None = None,
+    ) -> None:
+        self.keys: KeyStore = keys if keys is not None else InMemoryKeyStore()
+        self.clock: Clock = clock or SystemClock()
+        self.policy = policy or AccessPolicy()
+        super().__init__(env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return ShreddingMapper(
+            self.construct_transcoder(),
+            self.keys,
+            compressor=self.factory.compressor(),
+            cipher=self.factory.cipher(),
+        )
+
+    # Plumbing: get → command → save, retried when another writer got there first.
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def _load(self, aggregate_id: UUID, kind: type[A]) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {_noun(kind)} with id {aggregate_id}") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"no {_noun(kind)} with id {aggregate_id}")
+        return aggregate
+
+    def _save(self, *aggregates: Aggregate) -> int:
+        recordings = self.save(*aggregates)
+        if not recordings:
+            raise StateConflict("nothing changed")
+        return recordings[-1].notification.id
+
+    def _change(
+        self, aggregate_id: UUID, kind: type[A], command: Callable[[A], Any]
+    ) -> Outcome:
+        for _ in range(MAX_ATTEMPTS):
+            aggregate = self._load(aggregate_id, kind)
+            command(aggregate)
+            try:
+                return Outcome(aggregate, self._save(aggregate))
+            except IntegrityError:
+                continue  # someone else wrote first: read again and re-decide
+        raise StateConflict(f"the {_noun(kind)} is changing too fast; try again")
+
+    def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return attempt()
+            except IntegrityError:
+                continue
+        raise StateConflict("too many concurrent changes; try again")
+
+    # Tenants
+    def open_tenant(self, name: str, actor: str, location: str | None = None) -> Outcome:
+        tenant = Tenant.open(name, location, actor, self.now())
+        self.keys.create(tenant.id, tenant_id=tenant.id)
+        return Outcome(tenant, self._save(tenant))
+
+    def tenant(self, tenant_id: UUID) -> Tenant:
+        return self._load(tenant_id, Tenant)
+
+    def terminate_tenant(self, tenant_id: UUID, actor: str) -> Outcome:
+        return self._change(tenant_id, Tenant, lambda t: t.terminate(actor, self.now()))
+
+    def reactivate_tenant(self, tenant_id: UUID, actor: str) -> Outcome:
+        return self._change(tenant_id, Tenant, lambda t: t.reactivate(actor, self.now()))
+
+    def purge_tenant(self, tenant_id: UUID, actor: str) -> Outcome:
+        """After the grace period: the purge event, then the keys of the tenant and of all
+        its subjects are destroyed, which makes every personal field unreadable at once."""
+        outcome = self._change(tenant_id, Tenant, lambda t: t.purge(actor, self.now()))
+        self.keys.shred_tenant(tenant_id)
+        return outcome
+
+    def move_tenant_location(
+        self, tenant_id: UUID, location: str, reason: str | None, actor: str
+    ) -> Outcome:
+        return self._change(
+            tenant_id, Tenant, lambda t: t.move_location(location, reason, actor, self.now())
+        )
+
+    # Subjects and consent
+    def register_subject(
+        self, name: str, email: str, actor: str, tenant_id: UUID | None = None,
+        phone: str | None = None,
+    ) -> Outcome:
+        if tenant_id is not None:
+            self.tenant(tenant_id).ensure_active()
+        subject = Subject.register(tenant_id, name, email, phone, actor, self.now())
+        self.keys.create(subject.id, tenant_id=tenant_id)
+        return Outcome(subject, self._save(subject))
+
+    def subject(self, subject_id: UUID) -> Subject:
+        return self._load(subject_id, Subject)
+
+    def rectify_subject(
+        self, subject_id: UUID, actor: str, name: str | None = None,
+        email: str | None = None, phone: str | None = None,
+    ) -> Outcome:
+        return self._change(
+            subject_id, Subject,
+            lambda s: s.rectify(actor, self.now(), name=name, email=email, phone=phone),
+        )
+
+    def give_consent(
+        self, subject_id: UUID, purpose: str, method: str, notice_version: str, actor: str,
+        channel: str | None = None, ip_address: str | None = None,
+    ) -> Outcome:
+        return self._change(
+            subject_id, Subject,
+            lambda s: s.give_consent(
+                purpose, method, notice_version, actor, self.now(), channel, ip_address
+            ),
+        )
+
+    def withdraw_consent(
+        self, subject_id: UUID, purpose: str, method: str, actor: str,
+        channel: str | None = None, notice_version: str | None = None,
+        ip_address: str | None = None,
+    ) -> Outcome:
+        return self._change(
+            subject_id, Subject,
+            lambda s: s.withdraw_consent(
+                purpose, method, actor, self.now(), channel, notice_version, ip_address
+            ),
+        )
+
+    def erase_subject(
+        self, subject_id: UUID, actor: str, request_id: UUID | None = None
+    ) -> Outcome:
+        """The key goes first: from that moment nothing of the person can be read, even if
+        the fence event has yet to be written (a retry writes it)."""
+        subject = self.subject(subject_id)
+        subject.erase(actor, self.now(), request_id)  # checks the rules before anything is lost
+        self.keys.shred(subject_id)
+        return self._change(
+            subject_id, Subject, lambda s: s.erase(actor, self.now(), request_id)
+        )
+
+    def subject_events(self, subject_id: UUID, until: datetime | None = None) -> Iterator[Any]:
+        self.subject(subject_id)
+        for event in self.events.get(subject_id):
+            if until is not None and event.timestamp > until:
+                return
+            yield event
+
+    def subject_as_of(self, subject_id: UUID, moment: datetime) -> Subject | None:
+        """The subject as it stood at `moment`, from its own events (erased fields stay erased)."""
+        subject: Subject | None = None
+        for event in self.subject_events(subject_id, until=moment):
+            subject = event.mutate(subject)
+        return subject
+
+    # Staff access to a tenant's data
+    def request_access(
+        self, tenant_id: UUID, requester: str, scope: str, resources: list[str],
+        reason: str, ticket: str | None = None, duration_minutes: int | None = None,
+    ) -> Outcome:
+        tenant = self.tenant(tenant_id)
+        request = AccessRequest.ask(
+            tenant_id, tenant.is_active, tenant.status, requester, scope, resources, reason,
+            ticket, duration_minutes, self.now(), self.policy,
+        )
+        return Outcome(request, self._save(request))
+
+    def access_request(self, request_id: UUID) -> AccessRequest:
+        return self._load(request_id, AccessRequest)
+
+    def approve_access(
+        self, request_id: UUID, approver: str, duration_minutes: int | None = None,
+        scope: str | None = None, resources: list[str] | None = None,
+    ) -> Outcome:
+        def approve(request: AccessRequest) -> None:
+            tenant = self.tenant(request.tenant_id)
+            request.approve(
+                approver, tenant.is_active, tenant.status, self.now(),
+                duration_minutes=duration_minutes, scope=scope, resources=resources,
+            )
+
+        return self._change(request_id, AccessRequest, approve)
+
+    def deny_access(self, request_id: UUID, actor: str, reason: str) -> Outcome:
+        return self._change(
+            request_id, AccessRequest, lambda r: r.deny(actor, reason, self.now())
+        )
+
+    def revoke_access(self, request_id: UUID, actor: str, reason: str) -> Outcome:
+        return self._change(
+            request_id, AccessRequest, lambda r: r.revoke(actor, reason, self.now())
+        )
+
+    def use_access(
+        self, request_id: UUID, actor: str, resource: str, action: str
+    ) -> Outcome:
+        """Records the access, or records the refusal and then raises AccessRefused."""
+        refusal: list[str | None] = []
+
+        def use(request: AccessRequest) -> None:
+            tenant = self.tenant(request.tenant_id)
+            refusal[:] = [
+                request.use(actor, resource, action, tenant.is_active, tenant.status, self.now())
+            ]
+
+        outcome = self._change(request_id, AccessRequest, use)
+        if refusal[0] is not None:
+            raise AccessRefused(refusal[0], outcome.position)
+        return outcome
+
+    def expire_access_request(self, request_id: UUID) -> Outcome | None:
+        return self._maybe(request_id, AccessRequest, lambda r: r.expire_if_due(self.now()))
+
+    def end_grant(self, request_id: UUID) -> Outcome | None:
+        return self._maybe(request_id, AccessRequest, lambda r: r.end_grant_if_due(self.now()))
+
+    def _maybe(
+        self, aggregate_id: UUID, kind: type[A], command: Callable[[A], bool]
+    ) -> Outcome | None:
+        """For the sweep: apply what time has made due, or nothing (so a second run is a no-op)."""
+        for _ in range(MAX_ATTEMPTS):
+            aggregate = self._load(aggregate_id, kind)
+            if not command(aggregate):
+                return None
+            try:
+                return Outcome(aggregate, self._save(aggregate))
+            except IntegrityError:
+                continue
+        raise StateConflict(f"the {_noun(kind)} is changing too fast; try again")
+
+    # Subjects' requests
+    def receive_data_request(
+        self, subject_id: UUID, kind: str, channel: str, actor: str, details: str | None = None
+    ) -> Outcome:
+        def receive() -> Outcome:
+            subject = self.subject(subject_id)
+            request = DataRequest.receive(
+                subject_id, subject.tenant_id, kind, channel, details, actor, self.now()
+            )
+            subject.open_request(request.kind, request.id, self.now())
+            return Outcome(request, self._save(request, subject))
+
+        return self._retrying(receive)
+
+    def data_request(self, request_id: UUID) -> DataRequest:
+        return self._load(request_id, DataRequest)
+
+    def verify_identity(self, request_id: UUID, method: str, actor: str) -> Outcome:
+        return self._change(
+            request_id, DataRequest, lambda r: r.verify_identity(method, actor, self.now())
+        )
+
+    def extend_data_request(
+        self, request_id: UUID, months: int, reason: str, actor: str
+    ) -> Outcome:
+        return self._change(
+            request_id, DataRequest, lambda r: r.extend(months, reason, actor, self.now())
+        )
+
+    def quote_data_request(
+        self, request_id: UUID, amount_cents: int, currency: str, actor: str
+    ) -> Outcome:
+        return self._change(
+            request_id, DataRequest,
+            lambda r: r.quote_fee(amount_cents, currency, actor, self.now()),
+        )
+
+    def accept_quote(self, request_id: UUID, actor: str) -> Outcome:
+        return self._change(request_id, DataRequest, lambda r: r.accept_quote(actor, self.now()))
+
+    def decline_quote(self, request_id: UUID, actor: str) -> Outcome:
+        return self._closing(request_id, lambda r: r.decline_quote(actor, self.now()))
+
+    def reject_data_request(self, request_id: UUID, reason: str, actor: str) -> Outcome:
+        return self._closing(request_id, lambda r: r.reject(reason, actor, self.now()))
+
+    def fulfil_data_request(
+        self, request_id: UUID, actor: str, delivery_sha256: str | None = None,
+        delivery_format: str | None = None,
+    ) -> Outcome:
+        """Fulfilling an erasure request erases the subject."""
+        request = self.data_request(request_id)
+        if request.kind == DataRequestKind.ERASURE.value:
+            request.fulfil(actor, self.now())  # check the rules before the key is destroyed
+            subject = self.subject(request.subject_id)
+            if not subject.erased:
+                subject.erase(actor, self.now(), request_id)
+                self.keys.shred(request.subject_id)
+
+        def fulfil(request: DataRequest, subject: Subject) -> None:
+            request.fulfil(actor, self.now(), delivery_sha256, delivery_format)
+            subject.close_request(request.kind, request.id, self.now())
+            if request.kind == DataRequestKind.ERASURE.value and not subject.erased:
+                subject.erase(actor, self.now(), request_id)
+
+        return self._closing(request_id, None, both=fulfil)
+
+    def _closing(
+        self, request_id: UUID, command: Callable[[DataRequest], Any] | None,
+        both: Callable[[DataRequest, Subject], Any] | None = None,
+    ) -> Outcome:
+        """Closing a request also frees the subject for a new request of the same kind."""
+
+        def close() -> Outcome:
+            request = self.data_request(request_id)
+            subject = self.subject(request.subject_id)
+            if both is not None:
+                both(request, subject)
+            else:
+                assert command is not None
+                command(request)
+                if not subject.erased:
+                    subject.close_request(request.kind, request.id, self.now())
+            return Outcome(request, self._save(request, subject))
+
+        return self._retrying(close)
+
+    def mark_data_request_overdue(self, request_id: UUID) -> Outcome | None:
+        return self._maybe(request_id, DataRequest, lambda r: r.mark_overdue_if_due(self.now()))
+
+    # Incidents and disclosures
+    def report_incident(
+        self, title: str, description: str, severity: str, tenant_ids: list[UUID],
+        actor: str, aware_at: datetime | None = None,
+    ) -> Outcome:
+        for tenant_id in tenant_ids:
+            self.tenant(tenant_id)
+        incident = Incident.report(
+            title, description, severity, tenant_ids, actor, self.now(), aware_at
+        )
+        return Outcome(incident, self._save(incident))
+
+    def incident(self, incident_id: UUID) -> Incident:
+        return self._load(incident_id, Incident)
+
+    def notify_customer_of_incident(
+        self, incident_id: UUID, tenant_id: UUID, actor: str
+    ) -> Outcome:
+        return self._change(
+            incident_id, Incident, lambda i: i.notify_customer(tenant_id, actor, self.now())
+        )
+
+    def notify_authority_of_incident(
+        self, incident_id: UUID, reference: str, actor: str
+    ) -> Outcome:
+        return self._change(
+            incident_id, Incident, lambda i: i.notify_authority(reference, actor, self.now())
+        )
+
+    def mark_incident_overdue(self, incident_id: UUID) -> Outcome | None:
+        return self._maybe(incident_id, Incident, lambda i: i.mark_overdue_if_due(self.now()))
+
+    def record_disclosure(
+        self, tenant_id: UUID, recipient: str, legal_basis: str, reference: str, actor: str,
+        subject_ids: list[UUID] | None = None,
+    ) -> Outcome:
+        self.tenant(tenant_id)
+        disclosure = Disclosure.record(
+            tenant_id, recipient, legal_basis, reference, actor, self.now(), subject_ids
+        )
+        return Outcome(disclosure, self._save(disclosure))
+
+    def disclosure(self, disclosure_id: UUID) -> Disclosure:
+        return self._load(disclosure_id, Disclosure)
+
+
+def _noun(kind: type) -> str:
+    return {
+        "AccessRequest": "access request",
+        "DataRequest": "subject's request",
+    }.get(kind.__name__, kind.__name__.lower())

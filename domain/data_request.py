@@ -1,0 +1,234 @@
+"""A subject's request (GDPR art. 15-21): received, verified, maybe extended or quoted, then closed.
+
+The deadline is one calendar month after receipt; up to two more months with a reason; a
+portability export with a fee is due 14 days after the quote is accepted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain import values
+from domain.deadlines import MAXIMUM_EXTENSION_MONTHS, QUOTED_EXPORT_DELIVERY, add_calendar_months
+from domain.errors import DataRequestClosed, DataRequestStepOutOfOrder, InvalidInput
+from domain.personal import CarriesPersonalData
+from domain.values import DataRequestKind, RequestChannel
+
+RECEIVED, VERIFIED, QUOTED, QUOTE_ACCEPTED = "received", "verified", "quoted", "quote_accepted"
+FULFILLED, REJECTED, DECLINED = "fulfilled", "rejected", "declined"
+CLOSED = (FULFILLED, REJECTED, DECLINED)
+
+
+class DataRequest(Aggregate):
+    class Received(Aggregate.Created, CarriesPersonalData):
+        personal_fields = ("details",)
+        data_owner = "subject_id"
+        subject_id: UUID
+        tenant_id: UUID | None
+        kind: str
+        channel: str
+        details: str | None
+        due_at: datetime
+        actor: str
+
+    class IdentityVerified(Aggregate.Event):
+        method: str
+        actor: str
+
+        def apply(self, request: "DataRequest") -> None:
+            request.identity_verified = True
+            if request.status == RECEIVED:
+                request.status = VERIFIED
+
+    class Extended(Aggregate.Event, CarriesPersonalData):
+        personal_fields = ("reason",)
+        data_owner = "subject_id"
+        subject_id: UUID
+        months: int
+        reason: str
+        due_at: datetime
+        actor: str
+
+        def apply(self, request: "DataRequest") -> None:
+            request.extended_months += self.months
+            request.due_at = self.due_at
+
+    class Quoted(Aggregate.Event):
+        amount_cents: int
+        currency: str
+        actor: str
+
+        def apply(self, request: "DataRequest") -> None:
+            request.status = QUOTED
+            request.quote = {"amount_cents": self.amount_cents, "currency": self.currency}
+
+    class QuoteAccepted(Aggregate.Event):
+        due_at: datetime
+        actor: str
+
+        def apply(self, request: "DataRequest") -> None:
+            request.status = QUOTE_ACCEPTED
+            request.due_at = self.due_at
+
+    class QuoteDeclined(Aggregate.Event):
+        actor: str
+
+        def apply(self, request: "DataRequest") -> None:
+            request.status = DECLINED
+
+    class Fulfilled(Aggregate.Event):
+        actor: str
+        delivery_sha256: str | None
+        delivery_format: str | None
+
+        def apply(self, request: "DataRequest") -> None:
+            request.status = FULFILLED
+            request.delivery_sha256 = self.delivery_sha256
+
+    class Rejected(Aggregate.Event, CarriesPersonalData):
+        personal_fields = ("reason",)
+        data_owner = "subject_id"
+        subject_id: UUID
+        reason: str
+        actor: str
+
+        def apply(self, request: "DataRequest") -> None:
+            request.status = REJECTED
+
+    class MarkedOverdue(Aggregate.Event):
+        due_at: datetime
+
+        def apply(self, request: "DataRequest") -> None:
+            request.overdue = True
+
+    def __init__(
+        self, subject_id: UUID, tenant_id: UUID | None, kind: str, channel: str,
+        details: str | None, due_at: datetime, actor: str, **_: Any,
+    ) -> None:
+        self.subject_id = subject_id
+        self.tenant_id = tenant_id
+        self.kind = kind
+        self.channel = channel
+        self.details = details
+        self.received_at = self.created_on
+        self.due_at = due_at
+        self.status = RECEIVED
+        self.identity_verified = False
+        self.extended_months = 0
+        self.quote: dict[str, Any] | None = None
+        self.delivery_sha256: str | None = None
+        self.overdue = False
+
+    @classmethod
+    def receive(
+        cls, subject_id: UUID, tenant_id: UUID | None, kind: str, channel: str,
+        details: str | None, actor: str, now: datetime,
+    ) -> "DataRequest":
+        return cls._create(
+            cls.Received,
+            id=uuid4(),
+            subject_id=subject_id,
+            tenant_id=tenant_id,
+            kind=values.choice("kind", DataRequestKind, kind).value,
+            channel=values.choice("channel", RequestChannel, channel).value,
+            details=values.text("details", details, required=False, max_length=4000),
+            due_at=add_calendar_months(now, 1),
+            actor=actor,
+            timestamp=now,
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED
+
+    def _ensure_open(self) -> None:
+        if not self.is_open:
+            raise DataRequestClosed(self.status)
+
+    def verify_identity(self, method: str, actor: str, now: datetime) -> None:
+        self._ensure_open()
+        if self.identity_verified:
+            raise DataRequestStepOutOfOrder("the requester's identity is already verified")
+        method = values.text("method", method, max_length=200) or ""
+        self.trigger_event(self.IdentityVerified, method=method, actor=actor, timestamp=now)
+
+    def extend(self, months: int, reason: str, actor: str, now: datetime) -> None:
+        self._ensure_open()
+        if not isinstance(months, int) or isinstance(months, bool) or months < 1:
+            raise InvalidInput("months", "extend by one or two whole months")
+        if self.extended_months + months > MAXIMUM_EXTENSION_MONTHS:
+            raise InvalidInput(
+                "months",
+                f"a request may be extended by at most {MAXIMUM_EXTENSION_MONTHS} months in all; "
+                f"{self.extended_months} used",
+            )
+        reason = values.text("reason", reason, max_length=2000) or ""
+        self.trigger_event(
+            self.Extended,
+            subject_id=self.subject_id,
+            months=months,
+            reason=reason,
+            due_at=add_calendar_months(self.received_at, 1 + self.extended_months + months),
+            actor=actor,
+            timestamp=now,
+        )
+
+    def quote_fee(self, amount_cents: int, currency: str, actor: str, now: datetime) -> None:
+        self._ensure_open()
+        if self.kind != DataRequestKind.PORTABILITY.value:
+            raise DataRequestStepOutOfOrder("only a portability export can carry a fee")
+        if self.status in (QUOTED, QUOTE_ACCEPTED):
+            raise DataRequestStepOutOfOrder("a fee has already been quoted")
+        if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents < 1:
+            raise InvalidInput("amount_cents", "amount_cents must be a positive whole number")
+        currency = (currency or "").upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise InvalidInput("currency", "currency must be a three-letter ISO 4217 code")
+        self.trigger_event(
+            self.Quoted, amount_cents=amount_cents, currency=currency, actor=actor, timestamp=now
+        )
+
+    def accept_quote(self, actor: str, now: datetime) -> None:
+        self._ensure_open()
+        if self.status != QUOTED:
+            raise DataRequestStepOutOfOrder("there is no quote waiting to be accepted")
+        self.trigger_event(
+            self.QuoteAccepted, due_at=now + QUOTED_EXPORT_DELIVERY, actor=actor, timestamp=now
+        )
+
+    def decline_quote(self, actor: str, now: datetime) -> None:
+        self._ensure_open()
+        if self.status != QUOTED:
+            raise DataRequestStepOutOfOrder("there is no quote waiting to be declined")
+        self.trigger_event(self.QuoteDeclined, actor=actor, timestamp=now)
+
+    def fulfil(
+        self, actor: str, now: datetime, delivery_sha256: str | None = None,
+        delivery_format: str | None = None,
+    ) -> None:
+        self._ensure_open()
+        if not self.identity_verified:
+            raise DataRequestStepOutOfOrder("verify the requester's identity before fulfilling")
+        if self.status == QUOTED:
+            raise DataRequestStepOutOfOrder("the quoted fee has not been accepted yet")
+        self.trigger_event(
+            self.Fulfilled, actor=actor, delivery_sha256=delivery_sha256,
+            delivery_format=delivery_format, timestamp=now,
+        )
+
+    def reject(self, reason: str, actor: str, now: datetime) -> None:
+        self._ensure_open()
+        reason = values.text("reason", reason, max_length=2000) or ""
+        self.trigger_event(
+            self.Rejected, subject_id=self.subject_id, reason=reason, actor=actor, timestamp=now
+        )
+
+    def mark_overdue_if_due(self, now: datetime) -> bool:
+        if self.is_open and not self.overdue and now > self.due_at:
+            self.trigger_event(self.MarkedOverdue, due_at=self.due_at, timestamp=self.due_at)
+            return True
+        return False

@@ -1,0 +1,165 @@
+"""Rule breaches, named for the business.
+
+Each error belongs to one of four families, which the HTTP layer maps to status codes
+without knowing the individual rules: NotFound (404), InvalidInput (422, names the
+field), NotPermitted (403) and StateConflict (409).
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    pass
+
+
+class InvalidInput(DomainError):
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class NotPermitted(DomainError):
+    pass
+
+
+class StateConflict(DomainError):
+    pass
+
+
+# Input
+class InvalidEmail(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__("email", "email must look like name@example.org")
+
+
+class UnknownPurpose(InvalidInput):
+    def __init__(self, purpose: str) -> None:
+        super().__init__("purpose", f"unknown purpose {purpose!r}")
+
+
+class LocationOutsideEU(InvalidInput):
+    def __init__(self, location: str) -> None:
+        super().__init__(
+            "location", f"{location!r} is not an EU member state; data stays in the EU"
+        )
+
+
+class ExceptionalLocationNeedsReason(InvalidInput):
+    def __init__(self, location: str) -> None:
+        super().__init__(
+            "reason",
+            f"{location} is neither the primary (NL) nor the failover (IE) location; "
+            "moving there is an exception and needs a reason",
+        )
+
+
+class DurationTooLong(InvalidInput):
+    def __init__(self, maximum_minutes: int) -> None:
+        super().__init__(
+            "duration_minutes", f"a grant lasts at most {maximum_minutes} minutes"
+        )
+
+
+class ApprovalMayOnlyNarrow(InvalidInput):
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(field, detail)
+
+
+class ConsentNeedsNoticeAndMethod(InvalidInput):
+    pass
+
+
+# Permission
+class RequesterCannotApprove(NotPermitted):
+    def __init__(self) -> None:
+        super().__init__("nobody approves their own access request")
+
+
+class NotTheRequester(NotPermitted):
+    def __init__(self) -> None:
+        super().__init__("only the staff member who asked may use or withdraw this request")
+
+
+class AccessRefused(NotPermitted):
+    """The access was refused and the refusal itself was recorded."""
+
+    def __init__(self, reason: str, position: int | None = None) -> None:
+        super().__init__(f"access refused: {reason}")
+        self.reason = reason
+        self.position = position
+
+
+# State
+class RequestNotPending(StateConflict):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the access request is {status}, not pending")
+
+
+class AccessRequestExpired(StateConflict):
+    def __init__(self) -> None:
+        super().__init__("the access request expired before anyone decided on it")
+
+
+class GrantNotActive(StateConflict):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"there is no active grant: the request is {status}")
+
+
+class GrantExpired(StateConflict):
+    def __init__(self) -> None:
+        super().__init__("the grant has expired")
+
+
+class TenantNotActive(StateConflict):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the tenant is {status}; its data cannot be granted or used")
+
+
+class TenantPurged(StateConflict):
+    def __init__(self) -> None:
+        super().__init__("the tenant was purged; nothing can bring it back")
+
+
+class GracePeriodOver(StateConflict):
+    def __init__(self) -> None:
+        super().__init__("the 60 days in which the tenant could come back have passed")
+
+
+class TenantNotTerminated(StateConflict):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the tenant is {status}, not terminated")
+
+
+class PurgeTooEarly(StateConflict):
+    def __init__(self, purge_after: object) -> None:
+        super().__init__(f"the tenant may come back until {purge_after}")
+
+
+class SubjectErased(StateConflict):
+    def __init__(self) -> None:
+        super().__init__("the subject was erased; nothing about them can be recorded again")
+
+
+class DataRequestClosed(StateConflict):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the request is already {status}")
+
+
+class DataRequestStepOutOfOrder(StateConflict):
+    pass
+
+
+class DuplicateOpenRequest(StateConflict):
+    def __init__(self, open_request_id: object) -> None:
+        super().__init__(f"an open request of this kind exists already: {open_request_id}")
+        self.open_request_id = open_request_id
+
+
+class IncidentStepOutOfOrder(StateConflict):
+    pass

@@ -1,0 +1,107 @@
+"""A security incident: affected customers are told without undue delay, the authority within 72 hours."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain import values
+from domain.deadlines import AUTHORITY_NOTICE
+from domain.errors import IncidentStepOutOfOrder, InvalidInput
+
+
+class Incident(Aggregate):
+    class Reported(Aggregate.Created):
+        title: str
+        description: str
+        severity: str
+        aware_at: datetime
+        authority_due_at: datetime
+        tenant_ids: list[UUID]
+        actor: str
+
+    class CustomerNotified(Aggregate.Event):
+        tenant_id: UUID
+        actor: str
+
+        def apply(self, incident: "Incident") -> None:
+            incident.customers_notified[self.tenant_id] = self.timestamp
+
+    class AuthorityNotified(Aggregate.Event):
+        reference: str
+        actor: str
+
+        def apply(self, incident: "Incident") -> None:
+            incident.authority_notified_at = self.timestamp
+
+    class MarkedOverdue(Aggregate.Event):
+        authority_due_at: datetime
+
+        def apply(self, incident: "Incident") -> None:
+            incident.overdue = True
+
+    SEVERITIES = ("low", "medium", "high", "critical")
+
+    def __init__(
+        self, title: str, description: str, severity: str, aware_at: datetime,
+        authority_due_at: datetime, tenant_ids: list[UUID], actor: str, **_: Any,
+    ) -> None:
+        self.title = title
+        self.description = description
+        self.severity = severity
+        self.aware_at = aware_at
+        self.authority_due_at = authority_due_at
+        self.tenant_ids = list(tenant_ids)
+        self.customers_notified: dict[UUID, datetime] = {}
+        self.authority_notified_at: datetime | None = None
+        self.overdue = False
+
+    @classmethod
+    def report(
+        cls, title: str, description: str, severity: str, tenant_ids: list[UUID], actor: str,
+        now: datetime, aware_at: datetime | None = None,
+    ) -> "Incident":
+        aware = aware_at or now
+        if aware.tzinfo is None:
+            raise InvalidInput("aware_at", "aware_at needs a time zone")
+        if aware > now:
+            raise InvalidInput("aware_at", "the vendor cannot have become aware in the future")
+        if severity not in cls.SEVERITIES:
+            raise InvalidInput("severity", f"severity must be one of: {', '.join(cls.SEVERITIES)}")
+        return cls._create(
+            cls.Reported,
+            id=uuid4(),
+            title=values.text("title", title, max_length=200),
+            description=values.text("description", description, max_length=10000),
+            severity=severity,
+            aware_at=aware,
+            authority_due_at=aware + AUTHORITY_NOTICE,
+            tenant_ids=list(dict.fromkeys(tenant_ids)),
+            actor=actor,
+            timestamp=now,
+        )
+
+    def notify_customer(self, tenant_id: UUID, actor: str, now: datetime) -> None:
+        if tenant_id not in self.tenant_ids:
+            raise InvalidInput("tenant_id", "that tenant is not affected by this incident")
+        if tenant_id in self.customers_notified:
+            raise IncidentStepOutOfOrder("that customer has already been notified")
+        self.trigger_event(self.CustomerNotified, tenant_id=tenant_id, actor=actor, timestamp=now)
+
+    def notify_authority(self, reference: str, actor: str, now: datetime) -> None:
+        if self.authority_notified_at is not None:
+            raise IncidentStepOutOfOrder("the authority has already been notified")
+        reference = values.text("reference", reference, max_length=200) or ""
+        self.trigger_event(self.AuthorityNotified, reference=reference, actor=actor, timestamp=now)
+
+    def mark_overdue_if_due(self, now: datetime) -> bool:
+        if self.authority_notified_at is None and not self.overdue and now > self.authority_due_at:
+            self.trigger_event(
+                self.MarkedOverdue, authority_due_at=self.authority_due_at,
+                timestamp=self.authority_due_at,
+            )
+            return True
+        return False

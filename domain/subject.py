@@ -1,0 +1,216 @@
+"""A data subject: a person whose data the vendor holds, their consents, and their erasure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain import values
+from domain.errors import DuplicateOpenRequest, InvalidInput, SubjectErased
+from domain.personal import ERASED, CarriesPersonalData
+from domain.values import ConsentMethod, ConsentStatus
+
+
+class Subject(Aggregate):
+    class Registered(Aggregate.Created, CarriesPersonalData):
+        personal_fields = ("name", "email", "phone")
+        tenant_id: UUID | None
+        name: str
+        email: str
+        phone: str | None
+        actor: str
+
+    class Rectified(Aggregate.Event, CarriesPersonalData):
+        personal_fields = ("name", "email", "phone")
+        name: str | None
+        email: str | None
+        phone: str | None
+        actor: str
+
+        def apply(self, subject: "Subject") -> None:
+            for field in ("name", "email", "phone"):
+                if getattr(self, field) is not None:
+                    setattr(subject, field, getattr(self, field))
+
+    class ConsentGiven(Aggregate.Event, CarriesPersonalData):
+        personal_fields = ("ip_address",)
+        purpose: str
+        channel: str | None
+        notice_version: str
+        method: str
+        actor: str
+        ip_address: str | None
+
+        def apply(self, subject: "Subject") -> None:
+            subject.consents[self.purpose] = subject.consent_state(self, ConsentStatus.GIVEN)
+
+    class ConsentWithdrawn(Aggregate.Event, CarriesPersonalData):
+        personal_fields = ("ip_address",)
+        purpose: str
+        channel: str | None
+        notice_version: str | None
+        method: str
+        actor: str
+        ip_address: str | None
+
+        def apply(self, subject: "Subject") -> None:
+            subject.consents[self.purpose] = subject.consent_state(self, ConsentStatus.WITHDRAWN)
+
+    class RequestOpened(Aggregate.Event):
+        """Kept on the subject so two open requests of one kind cannot slip in side by side."""
+
+        kind: str
+        request_id: UUID
+
+        def apply(self, subject: "Subject") -> None:
+            subject.open_requests[self.kind] = self.request_id
+
+    class RequestClosed(Aggregate.Event):
+        kind: str
+        request_id: UUID
+
+        def apply(self, subject: "Subject") -> None:
+            if subject.open_requests.get(self.kind) == self.request_id:
+                del subject.open_requests[self.kind]
+
+    class Erased(Aggregate.Event):
+        """The fence: after this event nothing about the person is recorded or readable."""
+
+        actor: str
+        request_id: UUID | None
+
+        def apply(self, subject: "Subject") -> None:
+            subject.erased = True
+            subject.name = subject.email = ERASED
+            subject.phone = None
+
+    def __init__(
+        self, tenant_id: UUID | None, name: str, email: str, phone: str | None, actor: str, **_: Any
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.name = name
+        self.email = email
+        self.phone = phone
+        self.consents: dict[str, dict[str, Any]] = {}
+        self.open_requests: dict[str, UUID] = {}
+        self.erased = False
+
+    @staticmethod
+    def consent_state(event: Any, status: ConsentStatus) -> dict[str, Any]:
+        return {
+            "status": status.value,
+            "channel": event.channel,
+            "since": event.timestamp,
+            "notice_version": event.notice_version,
+            "method": event.method,
+        }
+
+    @classmethod
+    def register(
+        cls,
+        tenant_id: UUID | None,
+        name: str,
+        email: str,
+        phone: str | None,
+        actor: str,
+        now: datetime,
+        subject_id: UUID | None = None,
+    ) -> "Subject":
+        return cls._create(
+            cls.Registered,
+            id=subject_id or uuid4(),
+            tenant_id=tenant_id,
+            name=values.text("name", name, max_length=200),
+            email=values.email(email),
+            phone=_phone(phone),
+            actor=actor,
+            timestamp=now,
+        )
+
+    def _ensure_not_erased(self) -> None:
+        if self.erased:
+            raise SubjectErased()
+
+    def rectify(
+        self, actor: str, now: datetime, name: str | None = None, email: str | None = None,
+        phone: str | None = None,
+    ) -> None:
+        self._ensure_not_erased()
+        if name is None and email is None and phone is None:
+            raise InvalidInput("name", "give at least one of name, email or phone to correct")
+        self.trigger_event(
+            self.Rectified,
+            name=None if name is None else values.text("name", name, max_length=200),
+            email=None if email is None else values.email(email),
+            phone=_phone(phone),
+            actor=actor,
+            timestamp=now,
+        )
+
+    def give_consent(
+        self, purpose: str, method: str, notice_version: str, actor: str, now: datetime,
+        channel: str | None = None, ip_address: str | None = None,
+    ) -> None:
+        """Consent exists only through this explicit act, naming how and under which notice."""
+        self._ensure_not_erased()
+        self.trigger_event(
+            self.ConsentGiven,
+            purpose=values.purpose(purpose).value,
+            channel=_channel(channel),
+            notice_version=values.text("notice_version", notice_version, max_length=100),
+            method=values.choice("method", ConsentMethod, method).value,
+            actor=actor,
+            ip_address=values.text("ip_address", ip_address, required=False, max_length=64),
+            timestamp=now,
+        )
+
+    def withdraw_consent(
+        self, purpose: str, method: str, actor: str, now: datetime,
+        channel: str | None = None, notice_version: str | None = None,
+        ip_address: str | None = None,
+    ) -> None:
+        """Withdrawing is as easy as giving: no notice version is needed."""
+        self._ensure_not_erased()
+        self.trigger_event(
+            self.ConsentWithdrawn,
+            purpose=values.purpose(purpose).value,
+            channel=_channel(channel),
+            notice_version=values.text("notice_version", notice_version, required=False, max_length=100),
+            method=values.choice("method", ConsentMethod, method).value,
+            actor=actor,
+            ip_address=values.text("ip_address", ip_address, required=False, max_length=64),
+            timestamp=now,
+        )
+
+    def open_request(self, kind: str, request_id: UUID, now: datetime) -> None:
+        self._ensure_not_erased()
+        if kind in self.open_requests:
+            raise DuplicateOpenRequest(self.open_requests[kind])
+        self.trigger_event(self.RequestOpened, kind=kind, request_id=request_id, timestamp=now)
+
+    def close_request(self, kind: str, request_id: UUID, now: datetime) -> None:
+        if self.open_requests.get(kind) == request_id:
+            self.trigger_event(self.RequestClosed, kind=kind, request_id=request_id, timestamp=now)
+
+    def is_allowed(self, purpose: str) -> bool:
+        """Anything never given is a no."""
+        state = self.consents.get(values.purpose(purpose).value)
+        return bool(state) and state["status"] == ConsentStatus.GIVEN.value and not self.erased
+
+    def erase(self, actor: str, now: datetime, request_id: UUID | None = None) -> None:
+        self._ensure_not_erased()
+        self.trigger_event(self.Erased, actor=actor, request_id=request_id, timestamp=now)
+
+
+def _phone(phone: str | None) -> str | None:
+    phone = values.text("phone", phone, required=False, max_length=40)
+    if phone is not None and not any(c.isdigit() for c in phone):
+        raise InvalidInput("phone", "phone must contain digits")
+    return phone
+
+
+def _channel(channel: str | None) -> str | None:
+    return None if channel is None else values.choice("channel", values.Channel, channel).value

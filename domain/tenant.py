@@ -1,0 +1,149 @@
+"""A tenant: a customer of the vendor, whose data lives in the EU and ends 60 days after it leaves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain import values
+from domain.deadlines import TENANT_GRACE_PERIOD
+from domain.errors import (
+    ExceptionalLocationNeedsReason,
+    GracePeriodOver,
+    PurgeTooEarly,
+    StateConflict,
+    TenantNotActive,
+    TenantNotTerminated,
+    TenantPurged,
+)
+from domain.personal import CarriesPersonalData
+
+ACTIVE, TERMINATED, PURGED = "active", "terminated", "purged"
+
+
+class Tenant(Aggregate):
+    class Created(Aggregate.Created, CarriesPersonalData):
+        # A company name may be a sole trader's name: it is shredded with the tenant.
+        personal_fields = ("name",)
+        name: str
+        location: str
+        actor: str
+
+    class Terminated(Aggregate.Event):
+        actor: str
+        purge_after: datetime
+
+        def apply(self, tenant: "Tenant") -> None:
+            tenant.status = TERMINATED
+            tenant.purge_after = self.purge_after
+
+    class Reactivated(Aggregate.Event):
+        actor: str
+
+        def apply(self, tenant: "Tenant") -> None:
+            tenant.status = ACTIVE
+            tenant.purge_after = None
+
+    class Purged(Aggregate.Event):
+        actor: str
+
+        def apply(self, tenant: "Tenant") -> None:
+            tenant.status = PURGED
+
+    class LocationMoved(Aggregate.Event):
+        actor: str
+        from_location: str
+        to_location: str
+        reason: str | None
+        exceptional: bool
+
+        def apply(self, tenant: "Tenant") -> None:
+            tenant.location = self.to_location
+            tenant.locations.append(
+                {"location": self.to_location, "since": self.timestamp, "reason": self.reason}
+            )
+
+    def __init__(self, name: str, location: str, actor: str, **_: Any) -> None:
+        self.name = name
+        self.location = location
+        self.status = ACTIVE
+        self.purge_after: datetime | None = None
+        self.locations: list[dict[str, Any]] = [
+            {"location": location, "since": self.created_on, "reason": None}
+        ]
+
+    @classmethod
+    def open(cls, name: str, location: str | None, actor: str, now: datetime) -> "Tenant":
+        name = values.text("name", name, max_length=200)
+        where = values.eu_location(location or values.PRIMARY_LOCATION)
+        if where not in (values.PRIMARY_LOCATION, values.FAILOVER_LOCATION):
+            # A new tenant starts in NL (or IE on failover); anywhere else is a recorded move.
+            raise ExceptionalLocationNeedsReason(where)
+        return cls._create(
+            cls.Created, id=uuid4(), name=name, location=where, actor=actor, timestamp=now
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ACTIVE
+
+    def ensure_active(self) -> None:
+        if self.status != ACTIVE:
+            raise TenantNotActive(self.status)
+
+    def terminate(self, actor: str, now: datetime) -> None:
+        if self.status == PURGED:
+            raise TenantPurged()
+        if self.status == TERMINATED:
+            raise StateConflict("the tenant is already terminated")
+        self.trigger_event(
+            self.Terminated, actor=actor, purge_after=now + TENANT_GRACE_PERIOD, timestamp=now
+        )
+
+    def reactivate(self, actor: str, now: datetime) -> None:
+        if self.status == PURGED:
+            raise TenantPurged()
+        if self.status != TERMINATED:
+            raise TenantNotTerminated(self.status)
+        assert self.purge_after is not None
+        if now > self.purge_after:
+            raise GracePeriodOver()
+        self.trigger_event(self.Reactivated, actor=actor, timestamp=now)
+
+    def is_due_for_purge(self, now: datetime) -> bool:
+        return self.status == TERMINATED and self.purge_after is not None and now > self.purge_after
+
+    def purge(self, actor: str, now: datetime) -> None:
+        if self.status == PURGED:
+            raise TenantPurged()
+        if self.status != TERMINATED:
+            raise TenantNotTerminated(self.status)
+        if not self.is_due_for_purge(now):
+            raise PurgeTooEarly(self.purge_after)
+        self.trigger_event(self.Purged, actor=actor, timestamp=now)
+
+    def move_location(self, location: str, reason: str | None, actor: str, now: datetime) -> None:
+        if self.status == PURGED:
+            raise TenantPurged()
+        where = values.eu_location(location)
+        reason = values.text("reason", reason, required=False, max_length=1000)
+        exceptional = where not in (values.PRIMARY_LOCATION, values.FAILOVER_LOCATION)
+        if exceptional and not reason:
+            raise ExceptionalLocationNeedsReason(where)
+        if where == self.location:
+            raise StateConflict(f"the tenant's data is already in {where}")
+        self.trigger_event(
+            self.LocationMoved,
+            actor=actor,
+            from_location=self.location,
+            to_location=where,
+            reason=reason,
+            exceptional=exceptional,
+            timestamp=now,
+        )
+
+
+TenantId = UUID

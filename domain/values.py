@@ -1,0 +1,142 @@
+"""The ledger's vocabulary: purposes, scopes, locations and other closed sets, with their checks."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from domain.errors import InvalidEmail, InvalidInput, LocationOutsideEU, UnknownPurpose
+
+
+class Purpose(StrEnum):
+    INFO_MAIL = "info_mail"
+    PRODUCT_MAIL = "product_mail"
+    BLOG_MAIL = "blog_mail"
+    ANALYTICS_COOKIES = "analytics_cookies"
+    TRACKING_COOKIES = "tracking_cookies"
+    PROFILING = "profiling"
+    THIRD_PARTY_MARKETING = "third_party_marketing"
+    MARKET_RESEARCH = "market_research"
+
+
+class ConsentStatus(StrEnum):
+    GIVEN = "given"
+    WITHDRAWN = "withdrawn"
+
+
+class ConsentMethod(StrEnum):
+    """How a decision was expressed. A pre-ticked box is deliberately not among them."""
+
+    WEB_FORM = "web_form"
+    CHECKBOX = "checkbox"
+    COOKIE_BANNER = "cookie_banner"
+    DOUBLE_OPT_IN = "double_opt_in"
+    EMAIL = "email"
+    SMS = "sms"
+    PHONE = "phone"
+    PAPER = "paper"
+    IN_PERSON = "in_person"
+    API = "api"
+    UNSUBSCRIBE_LINK = "unsubscribe_link"
+    IMPORT = "import"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PHONE = "phone"
+    POST = "post"
+    WEB = "web"
+    APP = "app"
+    IN_PERSON = "in_person"
+
+
+class Scope(StrEnum):
+    READ = "read"
+    EXPORT = "export"
+    MODIFY = "modify"
+
+    @property
+    def breadth(self) -> int:
+        # read < export < modify: an approver may move a request down this line, never up.
+        return {"read": 1, "export": 2, "modify": 3}[self.value]
+
+    def permits(self, action: "Scope") -> bool:
+        # Export and modify grants also allow looking at the data they export or change.
+        return action is Scope.READ or action is self
+
+
+class DataRequestKind(StrEnum):
+    ACCESS = "access"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+    PORTABILITY = "portability"
+    OBJECTION = "objection"
+
+
+class RequestChannel(StrEnum):
+    EMAIL = "email"
+    WEB_FORM = "web_form"
+    LETTER = "letter"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    API = "api"
+
+
+class LegalBasis(StrEnum):
+    CUSTOMER_REQUEST = "customer_request"
+    LEGAL_OBLIGATION = "legal_obligation"
+    COURT_ORDER = "court_order"
+
+
+PRIMARY_LOCATION = "NL"
+FAILOVER_LOCATION = "IE"
+EU_MEMBER_STATES = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+)
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def purpose(value: str) -> Purpose:
+    try:
+        return Purpose(value)
+    except ValueError:
+        raise UnknownPurpose(value) from None
+
+
+def eu_location(value: str) -> str:
+    code = (value or "").strip().upper()
+    if code not in EU_MEMBER_STATES:
+        raise LocationOutsideEU(value)
+    return code
+
+
+def email(value: str) -> str:
+    value = (value or "").strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise InvalidEmail()
+    return value
+
+
+def text(field: str, value: str | None, *, required: bool = True, max_length: int = 2000) -> str | None:
+    """Free text: kept exactly as given (control characters included), only bounded."""
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(field, f"{field} is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(field, f"{field} must be text")
+    if len(value) > max_length:
+        raise InvalidInput(field, f"{field} is longer than {max_length} characters")
+    if required and not value.strip():
+        raise InvalidInput(field, f"{field} is required")
+    return value
+
+
+def choice(field: str, enum: type[StrEnum], value: str) -> StrEnum:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum)
+        raise InvalidInput(field, f"{field} must be one of: {allowed}") from None

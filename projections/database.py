@@ -1,0 +1,276 @@
+"""One small connection layer for the ordinary tables (read models, keys, idempotency).
+
+SQL is written once, in the dialect both SQLite and PostgreSQL understand, with `%s`
+placeholders; the SQLite side swaps them for `?`. Writes go through `transaction()`, so a
+read-model update and its tracking position commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+Params = Sequence[Any]
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Params = ...) -> Any: ...
+    def executemany(self, sql: str, rows: Sequence[Params]) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Database(Protocol):
+    dialect: str
+    blob: str
+    big_int: str
+
+    def transaction(self) -> Any: ...
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
+    def execute(self, sql: str, params: Params = ()) -> int: ...
+    def executescript(self, ddl: str) -> None: ...
+    def close(self) -> None: ...
+
+
+_PLACEHOLDER = re.compile(r"%s")
+
+
+class _SqliteCursor:
+    """Translates `%s` to `?` so the same SQL runs on both stores."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Params = ()) -> Any:
+        return self._cursor.execute(_PLACEHOLDER.sub("?", sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> Any:
+        return self._cursor.executemany(_PLACEHOLDER.sub("?", sql), rows)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+
+class SqliteDatabase:
+    dialect = "sqlite"
+    blob = "BLOB"
+    big_int = "INTEGER"
+
+    def __init__(self, path: str | None) -> None:
+        """`path=None` is a private in-memory database shared by the threads of this process."""
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._registry_lock = threading.Lock()
+        self._shared_lock: threading.RLock | None = None
+        if path is None:
+            self._shared_lock = threading.RLock()
+            self._shared = self._connect(f"file:ledger-{uuid.uuid4()}?mode=memory", uri=True)
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri
+        )
+        conn.execute("PRAGMA busy_timeout = 30000")
+        # Deleted rows (an erased subject's read-model rows, a shredded key) are overwritten
+        # with zeros rather than left in free pages.
+        conn.execute("PRAGMA secure_delete = ON")
+        if target != ":memory:" and not uri:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+        with self._registry_lock:
+            self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        if self._shared_lock is not None:
+            with self._shared_lock:
+                yield self._shared
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            assert self.path is not None
+            conn = self._local.conn = self._connect(self.path)
+        yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SqliteCursor]:
+        with self._connection() as conn:
+            # IMMEDIATE takes the write lock up front, so two writers queue instead of
+            # deadlocking on a lock upgrade.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteCursor(conn.cursor())
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        with self._connection() as conn:
+            return conn.execute(_PLACEHOLDER.sub("?", sql), tuple(params)).fetchall()
+
+    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        with self._connection() as conn:
+            return conn.execute(_PLACEHOLDER.sub("?", sql), tuple(params)).fetchone()
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        with self.transaction() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def executescript(self, ddl: str) -> None:
+        with self._connection() as conn:
+            conn.executescript(ddl)
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and empty it, so a destroyed key's old
+        page does not linger in the -wal file."""
+        if self._shared_lock is None:
+            with self._connection() as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        with self._registry_lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+    blob = "BYTEA"
+    big_int = "BIGINT"
+
+    def __init__(self, conninfo: str, pool_size: int = 10, schema: str | None = None) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.conninfo = conninfo
+        options = {"autocommit": True}
+        self.schema = schema
+
+        def configure(conn: Any) -> None:
+            if schema:
+                conn.execute(f'SET search_path TO "{schema}"')
+
+        self.pool = ConnectionPool(
+            conninfo, min_size=1, max_size=pool_size, kwargs=options, configure=configure,
+            open=True, timeout=10,
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                with conn.cursor() as cursor:
+                    yield cursor
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        with self.pool.connection() as conn:
+            return conn.execute(sql, tuple(params)).fetchall()
+
+    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        with self.pool.connection() as conn:
+            return conn.execute(sql, tuple(params)).fetchone()
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        with self.transaction() as cursor:
+            cursor.execute(sql, tuple(params))
+            return cursor.rowcount
+
+    def executescript(self, ddl: str) -> None:
+        with self.pool.connection() as conn:
+            # A lock so that several processes starting at once do not race on DDL.
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(7462)")
+                for statement in (s.strip() for s in ddl.split(";")):
+                    if statement:
+                        conn.execute(statement)
+
+    def checkpoint(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def sqlite_path(database_url: str) -> str:
+    """`sqlite:///./var/ledger.sqlite` → `./var/ledger.sqlite`; `sqlite:////abs` → `/abs`."""
+    return database_url[len("sqlite:///"):]
+
+
+def postgres_parts(database_url: str) -> dict[str, str]:
+    parsed = urlparse(database_url)
+    return {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": str(parsed.port or 5432),
+        "user": unquote(parsed.username or "postgres"),
+        "password": unquote(parsed.password or ""),
+        "dbname": (parsed.path or "/postgres").lstrip("/") or "postgres",
+    }
+
+
+def open_database(database_url: str) -> Database:
+    if database_url.startswith("memory://"):
+        return SqliteDatabase(None)
+    if database_url.startswith("sqlite:///"):
+        return SqliteDatabase(sqlite_path(database_url))
+    if database_url.startswith(("postgresql://", "postgres://")):
+        parts = postgres_parts(database_url)
+        conninfo = " ".join(f"{k}={v}" for k, v in parts.items() if v)
+        return PostgresDatabase(conninfo)
+    raise ValueError(
+        "LEDGER_DATABASE_URL must start with memory://, sqlite:/// or postgresql://"
+    )
+
+
+def event_store_env(database_url: str) -> dict[str, str]:
+    """The eventsourcing library's own settings for the same store."""
+    if database_url.startswith("memory://"):
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if database_url.startswith("sqlite:///"):
+        path = sqlite_path(database_url)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path,
+                "SQLITE_LOCK_TIMEOUT": "30"}
+    if database_url.startswith(("postgresql://", "postgres://")):
+        parts = postgres_parts(database_url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts["dbname"],
+            "POSTGRES_HOST": parts["host"],
+            "POSTGRES_PORT": parts["port"],
+            "POSTGRES_USER": parts["user"],
+            "POSTGRES_PASSWORD": parts["password"],
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_PRE_PING": "y",
+        }
+    raise ValueError(
+        "LEDGER_DATABASE_URL must start with memory://, sqlite:/// or postgresql://"
+    )

@@ -1,0 +1,51 @@
+"""The `ledger` command: serve, work, make tokens, initialise, verify, rebuild, sweep."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="The Compliance Ledger: an event-sourced, verifiable record of consent and access.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main() -> None:
+    """Settings come from LEDGER_* environment variables or a .env file (see README)."""
+
+
+@app.command()
+def init() -> None:
+    """Create the store's tables and the generated keys (mode 0600) in the data dir."""
+    from rich.console import Console
+
+    from api import keyfiles
+    from api.settings import get_settings
+    from api.wiring import open_stores
+
+    settings = get_settings()
+    keyfiles.ensure_all(settings)
+    stores = open_stores(settings)
+    stores.close()
+    Console().print(
+        f"[green]Ledger initialised[/green]: store {settings.database_url}, "
+        f"keys in {settings.data_dir.resolve()}"
+    )
+
+
+def _register() -> None:
+    # Each group of commands lives in its own module, named for what it does.
+    from api import cli_audit, cli_projections, cli_serve
+
+    cli_serve.register(app)
+    cli_projections.register(app)
+    cli_audit.register(app)
+
+
+_register()
+
+
+if __name__ == "__main__":
+    app()

@@ -93,13 +93,18 @@ class AccessRequest(Aggregate):
             request.status = REVOKED
 
     class Expired(Aggregate.Event):
-        """Nobody decided within the pending lifetime."""
+        """Nobody decided within the pending lifetime. Stamped when the ledger noticed (so an
+        aggregate's timestamps never run backwards); `expires_at` says when it lapsed."""
+
+        expires_at: datetime
 
         def apply(self, request: "AccessRequest") -> None:
             request.status = EXPIRED
 
     class GrantEnded(Aggregate.Event):
-        """The grant's time ran out."""
+        """The grant's time ran out at `valid_until`; stamped when the ledger noticed."""
+
+        valid_until: datetime
 
         def apply(self, request: "AccessRequest") -> None:
             request.status = ENDED
@@ -182,9 +187,10 @@ class AccessRequest(Aggregate):
         if not tenant_active:
             raise TenantNotActive(tenant_status)
         granted_scope = self.scope if scope is None else values.choice("scope", Scope, scope).value
-        if Scope(granted_scope).breadth > Scope(self.scope).breadth:
+        if not Scope(granted_scope).within(Scope(self.scope)):
             raise ApprovalMayOnlyNarrow(
-                "scope", f"the request asked for {self.scope}; approval may not widen it"
+                "scope",
+                f"the request asked for {self.scope}; approval may keep it or narrow it to read",
             )
         granted_resources = self.resources if resources is None else _resources(resources)
         for resource in granted_resources:
@@ -194,8 +200,7 @@ class AccessRequest(Aggregate):
                 )
         minutes = self.duration_minutes
         if duration_minutes is not None:
-            if duration_minutes < 1:
-                raise InvalidInput("duration_minutes", "duration_minutes must be at least 1")
+            values.whole_number("duration_minutes", duration_minutes, minimum=1)
             if duration_minutes > self.duration_minutes:
                 raise ApprovalMayOnlyNarrow(
                     "duration_minutes",
@@ -232,13 +237,13 @@ class AccessRequest(Aggregate):
     # Time passing
     def expire_if_due(self, now: datetime) -> bool:
         if self.is_expired_pending(now):
-            self.trigger_event(self.Expired, timestamp=self.expires_at)
+            self.trigger_event(self.Expired, expires_at=self.expires_at, timestamp=now)
             return True
         return False
 
     def end_grant_if_due(self, now: datetime) -> bool:
         if self.status == APPROVED and self.valid_until is not None and now >= self.valid_until:
-            self.trigger_event(self.GrantEnded, timestamp=self.valid_until)
+            self.trigger_event(self.GrantEnded, valid_until=self.valid_until, timestamp=now)
             return True
         return False
 
@@ -296,7 +301,7 @@ def _covers(granted: str, resource: str) -> bool:
 
 
 def _resources(resources: list[str] | None) -> list[str]:
-    if not resources or not isinstance(resources, list):
+    if not resources or not isinstance(resources, (list, tuple)):
         raise InvalidInput("resources", "name at least one resource")
     if len(resources) > 100:
         raise InvalidInput("resources", "at most 100 resources per request")
@@ -314,8 +319,7 @@ def _duration(minutes: int | None, policy: AccessPolicy) -> int:
     if minutes is None:
         return int(policy.default_grant.total_seconds() // 60)
     maximum = int(policy.maximum_grant.total_seconds() // 60)
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
-        raise InvalidInput("duration_minutes", "duration_minutes must be a whole number of at least 1")
+    values.whole_number("duration_minutes", minutes, minimum=1)
     if minutes > maximum:
         raise DurationTooLong(maximum)
     return minutes

@@ -6,6 +6,8 @@ is retried from a fresh read, so concurrent callers each get their own answer.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +22,10 @@ from domain.access import AccessPolicy, AccessRequest
 from domain.clock import Clock, SystemClock
 from domain.data_request import DataRequest
 from domain.disclosure import Disclosure
-from domain.errors import AccessRefused, NotFound, StateConflict
+from domain import values
+from domain.errors import AccessRefused, InvalidInput, NotFound, StateConflict
 from domain.incident import Incident
-from domain.keys import InMemoryKeyStore, KeyStore
+from domain.keys import InMemoryKeyStore, KeyShredded, KeyStore
 from domain.shredding import ShreddingMapper
 from domain.subject import Subject
 from domain.tenant import Tenant
@@ -86,22 +89,28 @@ class Ledger(Application[UUID]):
     def _change(
         self, aggregate_id: UUID, kind: type[A], command: Callable[[A], Any]
     ) -> Outcome:
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             aggregate = self._load(aggregate_id, kind)
             command(aggregate)
             try:
                 return Outcome(aggregate, self._save(aggregate))
             except IntegrityError:
-                continue  # someone else wrote first: read again and re-decide
+                _back_off(attempt)  # someone else wrote first: read again and re-decide
         raise StateConflict(f"the {_noun(kind)} is changing too fast; try again")
 
     def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
-        for _ in range(MAX_ATTEMPTS):
+        for number in range(MAX_ATTEMPTS):
             try:
                 return attempt()
             except IntegrityError:
-                continue
+                _back_off(number)
         raise StateConflict("too many concurrent changes; try again")
+
+    def _ensure_key(self, subject_id: UUID) -> None:
+        """A subject whose key is gone (erased, or its tenant purged) gets no new events,
+        even ones that happen to carry no personal value."""
+        if self.keys.get(subject_id) is None:
+            raise KeyShredded()
 
     # Tenants
     def open_tenant(self, name: str, actor: str, location: str | None = None) -> Outcome:
@@ -119,11 +128,15 @@ class Ledger(Application[UUID]):
         return self._change(tenant_id, Tenant, lambda t: t.reactivate(actor, self.now()))
 
     def purge_tenant(self, tenant_id: UUID, actor: str) -> Outcome:
-        """After the grace period: the purge event, then the keys of the tenant and of all
-        its subjects are destroyed, which makes every personal field unreadable at once."""
-        outcome = self._change(tenant_id, Tenant, lambda t: t.purge(actor, self.now()))
+        """After the grace period the keys of the tenant and of all its subjects are destroyed,
+        which makes every personal field unreadable at once, then the purge event is written.
+
+        Keys first, as with erasure: should the event fail to be written, the tenant is still
+        terminated, a retry passes the rules again and writes it; the other way round a
+        failure would leave a purged tenant whose keys nobody would ever shred."""
+        self.tenant(tenant_id).purge(actor, self.now())  # the rules, before anything is lost
         self.keys.shred_tenant(tenant_id)
-        return outcome
+        return self._change(tenant_id, Tenant, lambda t: t.purge(actor, self.now()))
 
     def move_tenant_location(
         self, tenant_id: UUID, location: str, reason: str | None, actor: str
@@ -150,6 +163,7 @@ class Ledger(Application[UUID]):
         self, subject_id: UUID, actor: str, name: str | None = None,
         email: str | None = None, phone: str | None = None,
     ) -> Outcome:
+        self._ensure_key(subject_id)
         return self._change(
             subject_id, Subject,
             lambda s: s.rectify(actor, self.now(), name=name, email=email, phone=phone),
@@ -159,6 +173,7 @@ class Ledger(Application[UUID]):
         self, subject_id: UUID, purpose: str, method: str, notice_version: str, actor: str,
         channel: str | None = None, ip_address: str | None = None,
     ) -> Outcome:
+        self._ensure_key(subject_id)
         return self._change(
             subject_id, Subject,
             lambda s: s.give_consent(
@@ -171,6 +186,7 @@ class Ledger(Application[UUID]):
         channel: str | None = None, notice_version: str | None = None,
         ip_address: str | None = None,
     ) -> Outcome:
+        self._ensure_key(subject_id)
         return self._change(
             subject_id, Subject,
             lambda s: s.withdraw_consent(
@@ -285,6 +301,8 @@ class Ledger(Application[UUID]):
     ) -> Outcome:
         def receive() -> Outcome:
             subject = self.subject(subject_id)
+            if not subject.erased:
+                self._ensure_key(subject_id)
             request = DataRequest.receive(
                 subject_id, subject.tenant_id, kind, channel, details, actor, self.now()
             )
@@ -323,7 +341,15 @@ class Ledger(Application[UUID]):
         return self._closing(request_id, lambda r: r.decline_quote(actor, self.now()))
 
     def reject_data_request(self, request_id: UUID, reason: str, actor: str) -> Outcome:
-        return self._closing(request_id, lambda r: r.reject(reason, actor, self.now()))
+        """An erased subject's other open requests can still be closed; the reason is then
+        required but not recorded, since nothing personal may be written about them."""
+
+        def reject(request: DataRequest, subject: Subject) -> None:
+            keep_reason = self.keys.get(request.subject_id) is not None
+            request.reject(reason, actor, self.now(), keep_reason=keep_reason)
+            subject.close_request(request.kind, request.id, self.now())
+
+        return self._closing(request_id, None, both=reject)
 
     def fulfil_data_request(
         self, request_id: UUID, actor: str, delivery_sha256: str | None = None,
@@ -374,6 +400,7 @@ class Ledger(Application[UUID]):
         self, title: str, description: str, severity: str, tenant_ids: list[UUID],
         actor: str, aware_at: datetime | None = None,
     ) -> Outcome:
+        tenant_ids = values.ids("tenant_ids", tenant_ids)
         for tenant_id in tenant_ids:
             self.tenant(tenant_id)
         incident = Incident.report(
@@ -406,6 +433,15 @@ class Ledger(Application[UUID]):
         subject_ids: list[UUID] | None = None,
     ) -> Outcome:
         self.tenant(tenant_id)
+        for subject_id in values.ids("subject_ids", subject_ids):
+            try:
+                belongs = self.subject(subject_id).tenant_id == tenant_id
+            except NotFound:
+                belongs = False
+            if not belongs:
+                raise InvalidInput(
+                    "subject_ids", f"{subject_id} is not a subject of this tenant"
+                )
         disclosure = Disclosure.record(
             tenant_id, recipient, legal_basis, reference, actor, self.now(), subject_ids
         )
@@ -413,6 +449,13 @@ class Ledger(Application[UUID]):
 
     def disclosure(self, disclosure_id: UUID) -> Disclosure:
         return self._load(disclosure_id, Disclosure)
+
+
+def _back_off(attempt: int) -> None:
+    """A random pause, doubling with each lost race up to a tenth of a second, before
+    re-reading: writers that keep colliding on one aggregate spread out instead of
+    colliding again (twenty attempts wait at most about two seconds in all)."""
+    time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
 
 
 def _noun(kind: type) -> str:

@@ -90,10 +90,12 @@ class DataRequest(Aggregate):
             request.delivery_sha256 = self.delivery_sha256
 
     class Rejected(Aggregate.Event, CarriesPersonalData):
+        # `reason` is None when the subject was erased before the request was closed: the
+        # officer's words about a person who is gone are not kept (there is no key for them).
         personal_fields = ("reason",)
         data_owner = "subject_id"
         subject_id: UUID
-        reason: str
+        reason: str | None
         actor: str
 
         def apply(self, request: "DataRequest") -> None:
@@ -159,7 +161,9 @@ class DataRequest(Aggregate):
     def extend(self, months: int, reason: str, actor: str, now: datetime) -> None:
         self._ensure_open()
         if not isinstance(months, int) or isinstance(months, bool) or months < 1:
-            raise InvalidInput("months", "extend by one or two whole months")
+            raise InvalidInput(
+                "months", f"extend by 1 to {MAXIMUM_EXTENSION_MONTHS} whole months"
+            )
         if self.extended_months + months > MAXIMUM_EXTENSION_MONTHS:
             raise InvalidInput(
                 "months",
@@ -220,15 +224,21 @@ class DataRequest(Aggregate):
             delivery_format=delivery_format, timestamp=now,
         )
 
-    def reject(self, reason: str, actor: str, now: datetime) -> None:
+    def reject(
+        self, reason: str, actor: str, now: datetime, keep_reason: bool = True
+    ) -> None:
+        """`keep_reason=False` when the subject's key is gone: the reason is still required
+        (the officer must give one) but is not recorded."""
         self._ensure_open()
         reason = values.text("reason", reason, max_length=2000) or ""
         self.trigger_event(
-            self.Rejected, subject_id=self.subject_id, reason=reason, actor=actor, timestamp=now
+            self.Rejected, subject_id=self.subject_id, reason=reason if keep_reason else None,
+            actor=actor, timestamp=now,
         )
 
     def mark_overdue_if_due(self, now: datetime) -> bool:
         if self.is_open and not self.overdue and now > self.due_at:
-            self.trigger_event(self.MarkedOverdue, due_at=self.due_at, timestamp=self.due_at)
+            # Stamped when noticed, so the request's timestamps never run backwards.
+            self.trigger_event(self.MarkedOverdue, due_at=self.due_at, timestamp=now)
             return True
         return False

@@ -43,7 +43,7 @@ class Disclosure(Aggregate):
             recipient=values.text("recipient", recipient, max_length=300),
             legal_basis=values.choice("legal_basis", LegalBasis, legal_basis).value,
             reference=values.text("reference", reference, max_length=300),
-            subject_ids=list(subject_ids or []),
+            subject_ids=values.ids("subject_ids", subject_ids),
             actor=actor,
             timestamp=now,
         )

@@ -2,7 +2,9 @@
 
 Each error belongs to one of four families, which the HTTP layer maps to status codes
 without knowing the individual rules: NotFound (404), InvalidInput (422, names the
-field), NotPermitted (403) and StateConflict (409).
+field), NotPermitted (403) and StateConflict (409). StoredDataTampered is deliberately not
+a DomainError at all: it is no rule breach and no caller can fix it, so the HTTP layer
+answers 500 and it is a case for `ledger verify`.
 """
 
 from __future__ import annotations
@@ -163,3 +165,20 @@ class DuplicateOpenRequest(StateConflict):
 
 class IncidentStepOutOfOrder(StateConflict):
     pass
+
+
+# Integrity
+class StoredDataTampered(Exception):
+    """A sealed personal field does not open with its owner's key under this event's identity:
+    the stored bytes were changed or an envelope was copied from another event or field.
+    Reading fails loudly rather than returning someone else's data."""
+
+    def __init__(self, originator_id: object, version: int, field: str) -> None:
+        self.detail = (
+            f"the personal field {field!r} of event {originator_id} v{version} does not "
+            "decrypt under its own identity; the stored event was altered"
+        )
+        super().__init__(self.detail)
+        self.originator_id = originator_id
+        self.version = version
+        self.field = field

@@ -64,12 +64,10 @@ class Incident(Aggregate):
         cls, title: str, description: str, severity: str, tenant_ids: list[UUID], actor: str,
         now: datetime, aware_at: datetime | None = None,
     ) -> "Incident":
-        aware = aware_at or now
-        if aware.tzinfo is None:
-            raise InvalidInput("aware_at", "aware_at needs a time zone")
+        aware = now if aware_at is None else values.moment("aware_at", aware_at)
         if aware > now:
             raise InvalidInput("aware_at", "the vendor cannot have become aware in the future")
-        if severity not in cls.SEVERITIES:
+        if not isinstance(severity, str) or severity not in cls.SEVERITIES:
             raise InvalidInput("severity", f"severity must be one of: {', '.join(cls.SEVERITIES)}")
         return cls._create(
             cls.Reported,
@@ -79,7 +77,7 @@ class Incident(Aggregate):
             severity=severity,
             aware_at=aware,
             authority_due_at=aware + AUTHORITY_NOTICE,
-            tenant_ids=list(dict.fromkeys(tenant_ids)),
+            tenant_ids=values.ids("tenant_ids", tenant_ids),
             actor=actor,
             timestamp=now,
         )
@@ -99,9 +97,9 @@ class Incident(Aggregate):
 
     def mark_overdue_if_due(self, now: datetime) -> bool:
         if self.authority_notified_at is None and not self.overdue and now > self.authority_due_at:
+            # Stamped when noticed, so the incident's timestamps never run backwards.
             self.trigger_event(
-                self.MarkedOverdue, authority_due_at=self.authority_due_at,
-                timestamp=self.authority_due_at,
+                self.MarkedOverdue, authority_due_at=self.authority_due_at, timestamp=now
             )
             return True
         return False

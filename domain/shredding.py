@@ -4,21 +4,27 @@ Each field an event class declares personal is replaced by an envelope
 `{"_pd_": base64(nonce ‖ AES-GCM ciphertext), "k": owner id}`, encrypted with the owner's
 data key. The associated data binds the ciphertext to the event's identity (originator id,
 version, topic) and the field name, so an envelope moved to another event or field does not
-decrypt. When the owner's key has been shredded, reading gives "[erased]" and writing refuses.
+decrypt. When the owner's key has been shredded, reading gives "[erased]" and writing a
+personal value refuses (KeyShredded). An envelope that does not open, names another owner,
+or a personal field stored bare is tampering: reading raises StoredDataTampered instead of
+handing back wrong data.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 from typing import Any
 from uuid import UUID
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
+from domain.errors import StoredDataTampered
 from domain.keys import KeyShredded, KeyStore
 from domain.personal import ERASED
 
@@ -47,21 +53,20 @@ class ShreddingMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         fields = getattr(type(domain_event), "personal_fields", ())
-        if not fields:
+        state = dict(vars(domain_event))
+        present = [field for field in fields if state.get(field) is not None]
+        if not present:
+            # Nothing personal to seal (e.g. consent withdrawn without an IP address).
             return super().to_stored_event(domain_event)
         topic = get_topic(type(domain_event))
-        state = dict(vars(domain_event))
-        owner = state.get(type(domain_event).data_owner) or state["originator_id"]
+        owner = _owner(type(domain_event), state)
         key = self.keys.get(owner)
         if key is None:
-            # The fence: nothing new is written about an erased person.
+            # The fence: nothing personal is written about an erased person.
             raise KeyShredded()
-        for field in fields:
-            if state.get(field) is not None:
-                aad = associated_data(
-                    state["originator_id"], state["originator_version"], topic, field
-                )
-                state[field] = {ENVELOPE: seal(key, state[field], aad), "k": str(owner)}
+        for field in present:
+            aad = associated_data(state["originator_id"], state["originator_version"], topic, field)
+            state[field] = {ENVELOPE: seal(key, state[field], aad), "k": str(owner)}
         masked = object.__new__(type(domain_event))
         object.__setattr__(masked, "__dict__", state)
         return super().to_stored_event(masked)
@@ -72,14 +77,34 @@ class ShreddingMapper(Mapper[UUID]):
         state = domain_event.__dict__
         for field in fields:
             envelope = state.get(field)
-            if isinstance(envelope, dict) and ENVELOPE in envelope:
-                key = self.keys.get(UUID(envelope["k"]))
-                if key is None:
-                    state[field] = ERASED
-                else:
-                    aad = associated_data(
-                        stored_event.originator_id, stored_event.originator_version,
-                        stored_event.topic, field,
-                    )
-                    state[field] = open_sealed(key, envelope[ENVELOPE], aad)
+            if envelope is None:
+                continue
+
+            # Every personal value was sealed on the way in, so a bare value or an envelope
+            # naming another owner can only mean the stored bytes were changed.
+            if not (isinstance(envelope, dict) and isinstance(envelope.get(ENVELOPE), str)):
+                raise _tampered(stored_event, field)
+            if envelope.get("k") != str(_owner(type(domain_event), state)):
+                raise _tampered(stored_event, field)
+            key = self.keys.get(UUID(envelope["k"]))
+            if key is None:
+                state[field] = ERASED
+                continue
+            aad = associated_data(
+                stored_event.originator_id, stored_event.originator_version,
+                stored_event.topic, field,
+            )
+            try:
+                state[field] = open_sealed(key, envelope[ENVELOPE], aad)
+            except (InvalidTag, binascii.Error, ValueError):
+                raise _tampered(stored_event, field) from None
         return domain_event
+
+
+def _owner(event_class: type, state: dict[str, Any]) -> Any:
+    """Whose key seals this event's personal fields: the subject's, or the tenant's."""
+    return state.get(getattr(event_class, "data_owner", "originator_id")) or state["originator_id"]
+
+
+def _tampered(stored_event: StoredEvent, field: str) -> StoredDataTampered:
+    return StoredDataTampered(stored_event.originator_id, stored_event.originator_version, field)

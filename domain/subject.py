@@ -9,7 +9,12 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain import values
-from domain.errors import DuplicateOpenRequest, InvalidInput, SubjectErased
+from domain.errors import (
+    ConsentNeedsNoticeAndMethod,
+    DuplicateOpenRequest,
+    InvalidInput,
+    SubjectErased,
+)
 from domain.personal import ERASED, CarriesPersonalData
 from domain.values import ConsentMethod, ConsentStatus
 
@@ -156,6 +161,14 @@ class Subject(Aggregate):
     ) -> None:
         """Consent exists only through this explicit act, naming how and under which notice."""
         self._ensure_not_erased()
+        if method is None or method == "":
+            raise ConsentNeedsNoticeAndMethod(
+                "method", "consent is given by an explicit act: name the method"
+            )
+        if notice_version is None or (isinstance(notice_version, str) and not notice_version.strip()):
+            raise ConsentNeedsNoticeAndMethod(
+                "notice_version", "consent is given to a notice: name its version"
+            )
         self.trigger_event(
             self.ConsentGiven,
             purpose=values.purpose(purpose).value,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
+from uuid import UUID
 
 from domain.errors import InvalidEmail, InvalidInput, LocationOutsideEU, UnknownPurpose
 
@@ -65,6 +68,14 @@ class Scope(StrEnum):
         # Export and modify grants also allow looking at the data they export or change.
         return action is Scope.READ or action is self
 
+    def within(self, asked: "Scope") -> bool:
+        """Whether granting `self` for a request that asked for `asked` only narrows it.
+
+        Breadth alone is not enough: export is not a narrower modify, it is a different
+        permission, so a modify request may be narrowed to read but never turned into export.
+        """
+        return self is asked or self is Scope.READ
+
 
 class DataRequestKind(StrEnum):
     ACCESS = "access"
@@ -99,6 +110,8 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 def purpose(value: str) -> Purpose:
+    if not isinstance(value, str):
+        raise UnknownPurpose(repr(value))
     try:
         return Purpose(value)
     except ValueError:
@@ -106,14 +119,18 @@ def purpose(value: str) -> Purpose:
 
 
 def eu_location(value: str) -> str:
-    code = (value or "").strip().upper()
+    if not isinstance(value, str):
+        raise LocationOutsideEU(repr(value))
+    code = value.strip().upper()
     if code not in EU_MEMBER_STATES:
         raise LocationOutsideEU(value)
     return code
 
 
 def email(value: str) -> str:
-    value = (value or "").strip()
+    if not isinstance(value, str):
+        raise InvalidEmail()
+    value = value.strip()
     if len(value) > 254 or not _EMAIL.match(value):
         raise InvalidEmail()
     return value
@@ -129,14 +146,50 @@ def text(field: str, value: str | None, *, required: bool = True, max_length: in
         raise InvalidInput(field, f"{field} must be text")
     if len(value) > max_length:
         raise InvalidInput(field, f"{field} is longer than {max_length} characters")
-    if required and not value.strip():
-        raise InvalidInput(field, f"{field} is required")
+    if not value.strip():
+        # Blank is no answer: required text must say something, optional text is absent.
+        if required:
+            raise InvalidInput(field, f"{field} is required")
+        return None
     return value
 
 
 def choice(field: str, enum: type[StrEnum], value: str) -> StrEnum:
     try:
+        if not isinstance(value, str):
+            raise ValueError(value)
         return enum(value)
     except ValueError:
         allowed = ", ".join(e.value for e in enum)
         raise InvalidInput(field, f"{field} must be one of: {allowed}") from None
+
+
+def whole_number(field: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
+    """A count given by a caller: a real int (not a bool, not "5"), within bounds."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(field, f"{field} must be a whole number")
+    if value < minimum:
+        raise InvalidInput(field, f"{field} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise InvalidInput(field, f"{field} must be at most {maximum}")
+    return value
+
+
+def moment(field: str, value: Any) -> datetime:
+    """A point in time: a datetime that knows its time zone, so it means one instant."""
+    if not isinstance(value, datetime):
+        raise InvalidInput(field, f"{field} must be a date and time")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(field, f"{field} needs a time zone")
+    return value
+
+
+def ids(field: str, value: Any, *, max_items: int = 1000) -> list[UUID]:
+    """A list of identifiers, duplicates dropped, order kept."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, UUID) for v in value):
+        raise InvalidInput(field, f"{field} must be a list of ids")
+    if len(value) > max_items:
+        raise InvalidInput(field, f"{field} holds at most {max_items} ids")
+    return list(dict.fromkeys(value))

@@ -16,7 +16,7 @@ from projections.database import Database
 
 # Unwrapped keys are cached briefly. Another process that shreds a key cannot reach this
 # cache, so the time-to-live bounds how long a second process may still read an erased
-# person's fields (documented in docs/privacy.md).
+# person's fields (documented in docs/domain.md, "Cache TTL and several processes").
 CACHE_SECONDS = 5.0
 
 

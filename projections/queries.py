@@ -30,11 +30,25 @@ class ReadSide(Protocol):
         """{id, name, status, location, locations: [{location, since, reason}],
         purge_after, created_at}; name is "[erased]" after a purge."""
 
+    def tenants(
+        self, *, status: str | None = None, after: str | None = None, limit: int = 100
+    ) -> Page:
+        """Newest first, without the location history."""
+
     # Subjects
     def subject_profile(self, subject_id: UUID) -> dict[str, Any] | None:
         """{id, tenant_id, name, email, phone, erased, consents: {purpose: {status,
         channel, since, notice_version, method}}, created_at, updated_at}.
         An erased subject answers {id, tenant_id, erased: True} only."""
+
+    def subjects(
+        self, *, tenant_id: UUID | None = None, after: str | None = None, limit: int = 100
+    ) -> Page:
+        """Newest first, profiles without consents; erased ones as {id, tenant_id, erased}."""
+
+    def subject_profile_as_of(self, subject_id: UUID, as_of: datetime) -> dict[str, Any] | None:
+        """The profile as it stood at `as_of`, from the subject's events (not the tables);
+        None before the subject existed; "[erased]" fields after an erasure."""
 
     def consent(self, subject_id: UUID, purpose: str) -> dict[str, Any] | None:
         """{status, channel, since, notice_version, method} or None if never decided."""
@@ -77,7 +91,10 @@ class ReadSide(Protocol):
         due_at, overdue, identity_verified, quote, delivery_sha256}."""
 
     # Incidents and disclosures
-    def incident(self, incident_id: UUID) -> dict[str, Any] | None: ...
+    def incident(
+        self, incident_id: UUID, tenant_id: UUID | None = None
+    ) -> dict[str, Any] | None:
+        """With tenant_id: None unless that tenant is affected; other tenants hidden."""
 
     def incidents(
         self, *, tenant_id: UUID | None = None, after: str | None = None, limit: int = 100

@@ -1,0 +1,122 @@
+"""Subjects' requests with their deadline; the subject's erasure or the tenant's purge clears
+the free-text fields, which are sealed with the subject's key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.data_request import DataRequest
+from domain.subject import Subject
+from domain.tenant import Tenant
+from projections.database import Cursor
+from projections.projection import Handler, Projection
+from projections.sealed_columns import ColumnSealer
+from projections.tables import DATA_REQUESTS, micros
+
+_PERSONAL_CLEARED = "details = NULL, extension_reason = NULL, rejection_reason = NULL"
+
+
+class DataRequests(Projection):
+    name = "data_requests"
+    tables = (DATA_REQUESTS,)
+
+    def __init__(self, sealer: ColumnSealer) -> None:
+        self.sealer = sealer
+
+    def handlers(self) -> dict[type, Handler]:
+        return {
+            DataRequest.Received: self._received,
+            DataRequest.IdentityVerified: self._verified,
+            DataRequest.Extended: self._extended,
+            DataRequest.Quoted: self._quoted,
+            DataRequest.QuoteAccepted: self._quote_accepted,
+            DataRequest.QuoteDeclined: self._closed,
+            DataRequest.Fulfilled: self._fulfilled,
+            DataRequest.Rejected: self._rejected,
+            DataRequest.MarkedOverdue: self._overdue,
+            Subject.Erased: self._subject_erased,
+            Tenant.Purged: self._tenant_purged,
+        }
+
+    def _seal(self, subject_id: str, request_id: str, column: str, value: Any) -> str | None:
+        return self.sealer.seal(subject_id, DATA_REQUESTS.name, (request_id,), column, value)
+
+    def _update(self, cur: Cursor, event: Any, assignments: str, *params: Any) -> None:
+        cur.execute(
+            f"UPDATE data_requests SET {assignments}, updated_at = %s WHERE id = %s",
+            (*params, micros(event.timestamp), str(event.originator_id)),
+        )
+
+    def _received(self, cur: Cursor, event: DataRequest.Received, position: int) -> None:
+        rid, sid = str(event.originator_id), str(event.subject_id)
+        at = micros(event.timestamp)
+        cur.execute(
+            "INSERT INTO data_requests (id, subject_id, tenant_id, kind, channel, status, "
+            "received_at, due_at, overdue, identity_verified, extended_months, "
+            "quote_amount_cents, quote_currency, delivery_sha256, delivery_format, details, "
+            "extension_reason, rejection_reason, closed_at, updated_at, position) VALUES "
+            "(%s, %s, %s, %s, %s, 'received', %s, %s, 0, 0, 0, NULL, NULL, NULL, NULL, %s, "
+            "NULL, NULL, NULL, %s, %s)",
+            (
+                rid, sid, None if event.tenant_id is None else str(event.tenant_id), event.kind,
+                event.channel, at, micros(event.due_at),
+                self._seal(sid, rid, "details", event.details), at, position,
+            ),
+        )
+
+    def _verified(self, cur: Cursor, event: Any, position: int) -> None:
+        self._update(
+            cur, event,
+            "identity_verified = 1, status = CASE WHEN status = 'received' THEN 'verified' "
+            "ELSE status END",
+        )
+
+    def _extended(self, cur: Cursor, event: DataRequest.Extended, position: int) -> None:
+        rid, sid = str(event.originator_id), str(event.subject_id)
+        self._update(
+            cur, event,
+            "extended_months = extended_months + %s, due_at = %s, extension_reason = %s",
+            event.months, micros(event.due_at),
+            self._seal(sid, rid, "extension_reason", event.reason),
+        )
+
+    def _quoted(self, cur: Cursor, event: DataRequest.Quoted, position: int) -> None:
+        self._update(
+            cur, event, "status = 'quoted', quote_amount_cents = %s, quote_currency = %s",
+            event.amount_cents, event.currency,
+        )
+
+    def _quote_accepted(self, cur: Cursor, event: DataRequest.QuoteAccepted, position: int) -> None:
+        self._update(cur, event, "status = 'quote_accepted', due_at = %s", micros(event.due_at))
+
+    def _closed(self, cur: Cursor, event: Any, position: int) -> None:
+        self._update(cur, event, "status = 'declined', closed_at = %s", micros(event.timestamp))
+
+    def _fulfilled(self, cur: Cursor, event: DataRequest.Fulfilled, position: int) -> None:
+        self._update(
+            cur, event,
+            "status = 'fulfilled', delivery_sha256 = %s, delivery_format = %s, closed_at = %s",
+            event.delivery_sha256, event.delivery_format, micros(event.timestamp),
+        )
+
+    def _rejected(self, cur: Cursor, event: DataRequest.Rejected, position: int) -> None:
+        rid, sid = str(event.originator_id), str(event.subject_id)
+        self._update(
+            cur, event, "status = 'rejected', rejection_reason = %s, closed_at = %s",
+            self._seal(sid, rid, "rejection_reason", event.reason), micros(event.timestamp),
+        )
+
+    def _overdue(self, cur: Cursor, event: Any, position: int) -> None:
+        self._update(cur, event, "overdue = 1")
+
+    def _subject_erased(self, cur: Cursor, event: Subject.Erased, position: int) -> None:
+        cur.execute(
+            f"UPDATE data_requests SET {_PERSONAL_CLEARED} WHERE subject_id = %s",
+            (str(event.originator_id),),
+        )
+
+    def _tenant_purged(self, cur: Cursor, event: Tenant.Purged, position: int) -> None:
+        cur.execute(
+            f"UPDATE data_requests SET {_PERSONAL_CLEARED} WHERE tenant_id = %s",
+            (str(event.originator_id),),
+        )

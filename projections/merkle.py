@@ -8,8 +8,8 @@ Pure Python, stdlib only, so the verifier can be copied into an auditor's enviro
 Layout:
   * hashing primitives (§2.1.1): `leaf_hash`, `node_hash`, `EMPTY_ROOT`, `root_from_leaf_hashes`;
   * `CompactRange`: O(log n) incremental state for the sealer, persistable as JSON;
-  * proof generators (§2.1.3.1, §2.1.4.1) that read leaf hashes through a range reader, so a
-    server never has to hold the whole tree in memory;
+  * proof generators (§2.1.3.1, §2.1.4.1) that read leaf hashes through a range reader, or ask
+    a `SubtreeSource` for subtree roots, so a server never has to hold the whole tree in memory;
   * verifiers (§2.1.3.2, §2.1.4.2) that follow the RFC algorithms step by step and answer
     False, never raise, for malformed input (they are fed untrusted data).
 """
@@ -19,17 +19,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
-from typing import Any, Union
+from typing import Any, Protocol, Union, runtime_checkable
 
 HASH_SIZE = 32
 
 # MTH({}) = SHA-256() (§2.1.1): the empty tree has no leaves and so no domain-separation prefix.
 EMPTY_ROOT: bytes = hashlib.sha256(b"").digest()
 
-# Proof generators accept either the leaf hashes themselves or a reader `get_range(start, end)`
-# returning the leaf hashes for [start, end) - e.g. a database query - so large trees stay on disk.
+# Proof generators accept the leaf hashes themselves, a reader `get_range(start, end)` returning
+# the leaf hashes for [start, end) - e.g. a database query - so large trees stay on disk, or a
+# `SubtreeSource` that can answer subtree roots directly (e.g. from stored interior nodes).
 RangeReader = Callable[[int, int], Sequence[bytes]]
-LeafSource = Union[Sequence[bytes], RangeReader]
+
+
+@runtime_checkable
+class SubtreeSource(Protocol):
+    def subtree_root(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end]) for 0 <= start < end <= the tree size asked about."""
+
+
+LeafSource = Union[Sequence[bytes], RangeReader, SubtreeSource]
+
+# A perfect subtree completed by an append: (height, index among subtrees of that height, hash).
+# Height 0 is the leaf itself; the subtree covers leaves [index << height, (index + 1) << height).
+Node = tuple[int, int, bytes]
 
 # How many leaf hashes to ask a reader for at once while folding a subtree: bounds memory use.
 _READ_CHUNK = 4096
@@ -92,17 +105,24 @@ class CompactRange:
     def frontier(self) -> tuple[bytes, ...]:
         return tuple(self._frontier)
 
-    def append(self, leaf_hash: bytes) -> None:
+    def append(self, leaf_hash: bytes) -> list[Node]:
         """Add one leaf hash. Like a binary counter increment: each trailing 1 bit of the old size
-        is a perfect subtree of the same height as the carry, so the two merge into one."""
+        is a perfect subtree of the same height as the carry, so the two merge into one.
+
+        Returns every perfect subtree this append completed, the leaf itself first, so a caller
+        can store interior nodes for fast proofs without hashing anything twice."""
         if not _is_hash(leaf_hash):
             raise ValueError(f"leaf hash must be {HASH_SIZE} bytes")
-        carry, size = bytes(leaf_hash), self._size
+        carry, size, height = bytes(leaf_hash), self._size, 0
+        completed: list[Node] = [(0, self._size, carry)]
         while size & 1:
             carry = node_hash(self._frontier.pop(), carry)
             size >>= 1
+            height += 1
+            completed.append((height, self._size >> height, carry))
         self._frontier.append(carry)
         self._size += 1
+        return completed
 
     def root(self) -> bytes:
         """MTH of all leaves so far. Folding right-to-left reproduces §2.1.1, whose left side is
@@ -140,7 +160,7 @@ class CompactRange:
 # --- proof generation ---------------------------------------------------------------------------
 
 
-def _reader(leaves: LeafSource, tree_size: int) -> RangeReader:
+def _reader(leaves: Sequence[bytes] | RangeReader, tree_size: int) -> RangeReader:
     """Normalise a leaf source to a range reader that is checked to return what was asked for."""
     if callable(leaves):
         get_range: RangeReader = leaves
@@ -161,10 +181,15 @@ def _reader(leaves: LeafSource, tree_size: int) -> RangeReader:
     return checked
 
 
-def _subtree_root(read: RangeReader, start: int, end: int) -> bytes:
-    # A compact range started empty yields MTH of exactly the leaves appended to it, whatever
-    # their absolute position, so streaming the range through one gives MTH(D[start:end]) with
-    # O(chunk + log n) memory. This is the single place a cache of stored node hashes would go.
+SubtreeRoot = Callable[[int, int], bytes]
+
+
+def fold_leaves(read: RangeReader, start: int, end: int) -> bytes:
+    """MTH(D[start:end]) by streaming the leaf hashes through a fresh compact range.
+
+    A compact range started empty yields MTH of exactly the leaves appended to it, whatever
+    their absolute position, so this costs O(end - start) hashes and reads but only
+    O(chunk + log n) memory."""
     acc = CompactRange()
     for chunk_start in range(start, end, _READ_CHUNK):
         for h in read(chunk_start, min(chunk_start + _READ_CHUNK, end)):
@@ -172,27 +197,38 @@ def _subtree_root(read: RangeReader, start: int, end: int) -> bytes:
     return acc.root()
 
 
+def _roots(leaves: LeafSource, tree_size: int) -> SubtreeRoot:
+    """How the proof generators get subtree roots: straight from a SubtreeSource (which may
+    use stored interior nodes), else by folding leaf hashes."""
+    if isinstance(leaves, SubtreeSource):
+        return leaves.subtree_root
+    read = _reader(leaves, tree_size)
+    return lambda start, end: fold_leaves(read, start, end)
+
+
 def subtree_root(leaves: LeafSource, start: int, end: int) -> bytes:
     """MTH(D[start:end]) over a leaf source (EMPTY_ROOT when start == end)."""
     if not 0 <= start <= end:
         raise ValueError(f"invalid range [{start}, {end})")
-    return _subtree_root(_reader(leaves, end), start, end)
+    if start == end:
+        return EMPTY_ROOT
+    return _roots(leaves, end)(start, end)
 
 
 def inclusion_proof(index: int, tree_size: int, leaves: LeafSource) -> list[bytes]:
     """PATH(index, D[tree_size]) of §2.1.3.1: sibling subtree roots, nearest the leaf first."""
     if not 0 <= index < tree_size:
         raise ValueError(f"leaf index {index} is outside a tree of size {tree_size}")
-    read = _reader(leaves, tree_size)
+    root_of = _roots(leaves, tree_size)
     path: list[bytes] = []
     lo, hi = 0, tree_size  # the subtree D[lo:hi] that still contains the leaf
     while hi - lo > 1:
         mid = lo + _split(hi - lo)
         if index < mid:
-            path.append(_subtree_root(read, mid, hi))
+            path.append(root_of(mid, hi))
             hi = mid
         else:
-            path.append(_subtree_root(read, lo, mid))
+            path.append(root_of(lo, mid))
             lo = mid
     # We descended from the root, but the RFC lists the path from the leaf upwards.
     path.reverse()
@@ -208,7 +244,7 @@ def consistency_proof(first: int, second: int, leaves: LeafSource) -> list[bytes
     """
     if not 0 <= first <= second:
         raise ValueError(f"need 0 <= first <= second, got first={first}, second={second}")
-    read = _reader(leaves, second)
+    root_of = _roots(leaves, second)
     if first == 0 or first == second:
         return []
     proof: list[bytes] = []
@@ -216,14 +252,14 @@ def consistency_proof(first: int, second: int, leaves: LeafSource) -> list[bytes
     while m != hi - lo:
         k = _split(hi - lo)
         if m <= k:  # the old tree lies inside the left subtree: prove it there, send the right
-            proof.append(_subtree_root(read, lo + k, hi))
+            proof.append(root_of(lo + k, hi))
             hi = lo + k
         else:  # the left subtree is shared by both trees: send it and recurse right
-            proof.append(_subtree_root(read, lo, lo + k))
+            proof.append(root_of(lo, lo + k))
             lo, m, whole = lo + k, m - k, False
     # SUBPROOF(m, D[m], b): the verifier already knows this node only if it is the whole old tree.
     if not whole:
-        proof.append(_subtree_root(read, lo, hi))
+        proof.append(root_of(lo, hi))
     proof.reverse()  # the RFC's recursion emits the innermost node first
     return proof
 

@@ -358,3 +358,17 @@ def test_compact_range_refuses_a_state_that_cannot_be_a_frontier(state: dict[str
 def test_compact_range_refuses_a_leaf_hash_of_the_wrong_length() -> None:
     with pytest.raises(ValueError):
         CompactRange().append(b"short")
+
+
+def test_each_append_reports_exactly_the_perfect_subtrees_it_completes() -> None:
+    tree = CompactRange()
+    reported = []
+    for h in HASHES[:64]:
+        reported += tree.append(h)
+
+    expected = [
+        (height, index, root_from_leaf_hashes(HASHES[index << height:(index + 1) << height]))
+        for height in range(7)
+        for index in range(64 >> height)
+    ]
+    assert sorted(reported) == sorted(expected)

@@ -1,0 +1,220 @@
+"""The auditors' endpoints: the events as stored, signed checkpoints and RFC 9162 proofs.
+
+Everything here lets an auditor check the ledger with their own code (docs/verifying.md): the
+stored bytes and leaf hash of each event, the latest (or any earlier) signed checkpoint with the
+public key, and inclusion and consistency proofs for any tree size up to the latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from api import keyfiles
+from api.dependencies import MAX_POSITION, RETRY_AFTER_SECONDS, Auditor, CurrentLedgerDep
+from api.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.problems import ProblemException, documented, field_problem
+from api.settings import Settings
+from domain.errors import InvalidInput
+from projections.audit_events import audit_events
+from projections.checkpoints import public_key_pem, public_key_raw_base64
+from projections.database import Database
+from projections.proofs import Proofs, TreeDamaged
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=documented(401, 403, 422))
+MAX_SIZE = 2**63 - 1
+WAIT_POLL_SECONDS = 0.05
+
+
+# --- dependencies -------------------------------------------------------------------------------
+
+
+def audit_db(request: Request) -> Database:
+    return request.app.state.stores.db
+
+
+def published_key(request: Request) -> tuple[str, str]:
+    """(PEM, raw base64) of the checkpoint signing key's public half, derived once per app."""
+    cached = getattr(request.app.state, "checkpoint_public_key", None)
+    if cached is None:
+        settings: Settings = request.app.state.settings
+        key = keyfiles.signing_key(settings)
+        cached = (public_key_pem(key), public_key_raw_base64(key))
+        request.app.state.checkpoint_public_key = cached
+    return cached
+
+
+def sealed_proofs(
+    request: Request,
+    db: Annotated[Database, Depends(audit_db)],
+    min_position: Annotated[
+        int | None,
+        Query(
+            ge=0, le=MAX_POSITION,
+            description="answer only once a signed checkpoint covers this position (the "
+            "`position` a write answered), waiting a few seconds at most",
+        ),
+    ] = None,
+) -> Proofs:
+    proofs = Proofs(db)
+    if min_position is None:
+        return proofs
+    settings: Settings = request.app.state.settings
+    deadline = time.monotonic() + settings.read_wait_seconds
+    while _checkpointed_position(db) < min_position:
+        if time.monotonic() >= deadline:
+            raise ProblemException(
+                503,
+                f"no signed checkpoint covers position {min_position} yet; the sealer signs "
+                f"within {settings.checkpoint_delay_seconds:g} s of a write, try again shortly",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
+        time.sleep(WAIT_POLL_SECONDS)
+    return proofs
+
+
+def _checkpointed_position(db: Database) -> int:
+    """The notification id of the last event the latest checkpoint covers (0 if none)."""
+    row = db.fetchone(
+        "SELECT l.notification_id FROM merkle_leaves l WHERE l.leaf_index = "
+        "(SELECT MAX(tree_size) - 1 FROM merkle_checkpoints)"
+    )
+    return int(row[0]) if row else 0
+
+
+ProofsDep = Annotated[Proofs, Depends(sealed_proofs)]
+PublicKeyDep = Annotated[tuple[str, str], Depends(published_key)]
+
+
+def _query_problem(error: InvalidInput) -> ProblemException:
+    return field_problem(error.field, error.detail, "query")
+
+
+def _damaged(error: TreeDamaged) -> ProblemException:
+    return ProblemException(
+        503, f"the Merkle log cannot prove this right now: {error}; run `ledger verify`",
+    )
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+class CheckpointOut(BaseModel):
+    tree_size: int = Field(description="how many events (leaves) the tree holds")
+    root_hash: str = Field(description="RFC 9162 root of the first tree_size leaves, lowercase hex")
+    timestamp: str = Field(description="when it was signed, UTC, exactly as signed")
+    signature: str = Field(description="Ed25519 signature over the checkpoint text, standard base64")
+    public_key: str = Field(description="the signing key's public half, PEM (SubjectPublicKeyInfo)")
+    public_key_raw: str = Field(description="the same key as its 32 raw bytes, standard base64")
+
+
+class InclusionOut(BaseModel):
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str = Field(description="SHA-256(0x00 ‖ leaf bytes), lowercase hex")
+    path: list[str] = Field(description="RFC 9162 §2.1.3 audit path, nearest the leaf first, hex")
+
+
+class ConsistencyOut(BaseModel):
+    first: int
+    second: int
+    path: list[str] = Field(description="RFC 9162 §2.1.4 consistency proof, hex")
+
+
+class AuditEvent(BaseModel):
+    id: int = Field(description="notification id: the event's place in the one global order")
+    index: int | None = Field(description="its leaf index in the Merkle log; null until sealed")
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: str = Field(description="the stored state bytes, standard base64 (personal fields encrypted)")
+    leaf_hash: str | None = Field(description="the sealed leaf hash, lowercase hex; null until sealed")
+    data: dict | None = Field(description="the decoded event, personal fields as \"***\"; null if it no longer decodes")
+
+
+class AuditEventPage(BaseModel):
+    items: list[AuditEvent]
+    next: str | None = Field(description="pass as `after` for the next page; null on the last")
+
+
+# --- routes -------------------------------------------------------------------------------------
+
+
+@router.get("/checkpoint", responses=documented(404, 503))
+def checkpoint(
+    caller: Auditor,
+    proofs: ProofsDep,
+    key: PublicKeyDep,
+    tree_size: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_SIZE, description="an earlier checkpoint's size; default: the latest"),
+    ] = None,
+) -> CheckpointOut:
+    """The latest signed checkpoint (or the one signed for `tree_size` leaves) and the public key.
+    Signed text: "compliance-ledger checkpoint v1\\n<tree_size>\\n<root hex>\\n<timestamp>\\n"."""
+    signed = proofs.checkpoint(tree_size)
+    return CheckpointOut(**signed.as_json(), public_key=key[0], public_key_raw=key[1])
+
+
+@router.get("/proofs/inclusion", responses=documented(503))
+def inclusion(
+    caller: Auditor,
+    proofs: ProofsDep,
+    index: Annotated[int, Query(ge=0, le=MAX_SIZE, description="the leaf index (0-based)")],
+    tree_size: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_SIZE, description="the tree to prove against; default: the latest checkpoint's"),
+    ] = None,
+) -> InclusionOut:
+    """Proves that leaf `index` is in the tree of the first `tree_size` leaves."""
+    try:
+        proof = proofs.inclusion(index, tree_size)
+    except InvalidInput as error:
+        raise _query_problem(error) from None
+    except TreeDamaged as error:
+        raise _damaged(error) from None
+    return InclusionOut(**proof.as_json())
+
+
+@router.get("/proofs/consistency", responses=documented(503))
+def consistency(
+    caller: Auditor,
+    proofs: ProofsDep,
+    first: Annotated[int, Query(ge=1, le=MAX_SIZE, description="the earlier tree size")],
+    second: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_SIZE, description="the later tree size; default: the latest checkpoint's"),
+    ] = None,
+) -> ConsistencyOut:
+    """Proves that the tree of `first` leaves is a prefix of the tree of `second` leaves."""
+    try:
+        proof = proofs.consistency(first, second)
+    except InvalidInput as error:
+        raise _query_problem(error) from None
+    except TreeDamaged as error:
+        raise _damaged(error) from None
+    return ConsistencyOut(**proof.as_json())
+
+
+@router.get("/events")
+def events(
+    caller: Auditor,
+    ledger: CurrentLedgerDep,
+    db: Annotated[Database, Depends(audit_db)],
+    after: Annotated[
+        str | None, Query(max_length=40, description="the `next` cursor of the previous page")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, 1 to {MAX_LIMIT}")
+    ] = DEFAULT_LIMIT,
+) -> AuditEventPage:
+    """Every stored event, oldest first, with its stored bytes and sealed leaf, so that an
+    auditor can recompute each leaf. Personal fields are masked ("***")."""
+    try:
+        page = audit_events(ledger, db, after, limit)
+    except InvalidInput as error:
+        raise _query_problem(error) from None
+    return AuditEventPage(**page)

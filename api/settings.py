@@ -35,6 +35,15 @@ class Settings(BaseSettings):
         5.0, gt=0, description="longest time between an event's commit and its first checkpoint"
     )
     sweep_interval_seconds: float = Field(60.0, gt=0)
+    run_workers: bool = Field(
+        True,
+        description="PostgreSQL: run projections, sealer and sweep in each API process "
+        "(safe: advisory locks elect one); false when `ledger worker` processes do it",
+    )
+    controller_name: str = Field("Example Vendor B.V.", description="the controller on receipts")
+    controller_contact: str = Field("privacy@example.org", description="where subjects write")
+    jurisdiction: str = Field("NL", description="the controller's supervisory jurisdiction")
+    privacy_notice_url: str = Field("https://example.org/privacy", description="the notice")
     log_level: str = Field("INFO")
 
 

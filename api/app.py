@@ -1,0 +1,164 @@
+"""The FastAPI application: the HTTP contract of DESIGN.md §6 over the ledger and its read side.
+
+`create_app` opens the stores at once (so a misconfiguration fails at start, not at the
+first request) and starts the background workers in the lifespan: the projection runner
+that keeps the read models, and the sealer that adds every event to the Merkle log. With
+SQLite and memory they always run in-process (`ledger serve` is the whole deployment there,
+and a memory store cannot be shared at all); with PostgreSQL they run in every API process
+too, unless settings leave them to `ledger worker` (several runners on PostgreSQL are safe:
+one applies, the others stand by).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import RedirectResponse
+
+from api import keyfiles, problems
+from api.auth import TokenVerifier
+from api.idempotency import IdempotencyStore
+from api.routers import (
+    access_log,
+    access_requests,
+    consents,
+    data_requests,
+    disclosures,
+    health,
+    incidents,
+    subjects,
+    tenants,
+)
+from api.settings import Settings, get_settings
+from api.wiring import open_stores
+from domain.clock import Clock
+
+DESCRIPTION = """
+The Compliance Ledger records consent, staff access to customers' data, subjects' requests,
+incidents and disclosures as immutable, verifiable events.
+
+**Authentication**: `Authorization: Bearer <JWT>` with claims `sub`, `role` (staff, customer,
+officer, system, auditor), `exp`, and `tenant` for customers. Locally:
+`.venv/bin/ledger token --role officer --actor olga`.
+
+**Errors** are `application/problem+json` (RFC 9457): 401 no or bad token, 403 a role that may
+not do it, 404 not found (also: another tenant's anything, for a customer), 409 a conflict
+with the current state, 422 bad input naming the field.
+
+**Writes** answer with `position`; pass it as `min_position` to any GET to read your own write.
+**POSTs** accept `Idempotency-Key`: the same key and body within 24 hours gives the first
+answer again and records nothing new. **Lists** page with `after` and `limit` (1..1000).
+"""
+
+
+def _run_workers_here(settings: Settings) -> bool:
+    if not settings.database_url.startswith(("postgresql://", "postgres://")):
+        return True
+    # PostgreSQL deployments may leave the workers to `ledger worker`.
+    return settings.run_workers
+
+
+def _optional_router(module: str) -> Any | None:
+    """Routers that other issues add (audit proofs, the portal): mounted once they exist."""
+    if importlib.util.find_spec(module) is None:
+        return None
+    return importlib.import_module(module).router
+
+
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "the same key and body within 24 hours gives the first answer again and "
+    "records nothing new; the same key with another body is a 422",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def _document_idempotency(schema: dict[str, Any]) -> None:
+    # The header is read by the route class, not by a parameter, so FastAPI cannot see it.
+    for path, operations in schema.get("paths", {}).items():
+        post = operations.get("post")
+        if post is not None and path.startswith("/v1/"):
+            post.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    keyfiles.ensure_all(settings)  # keys are generated (mode 0600) on first start
+    stores = open_stores(settings, clock=clock)
+    try:
+        from api.cli_audit import make_sealer
+        from projections.read_side import open_read_side
+
+        read_side = open_read_side(
+            stores.ledger, stores.db, stores.keys, keyfiles.master_key(settings),
+            poll_interval=settings.poll_interval_ms / 1000, clock=stores.ledger.clock,
+            run_projections=False,
+        )
+        sealer = make_sealer(stores, settings)
+        idempotency = IdempotencyStore(stores.db, stores.ledger.clock)
+        verifier = TokenVerifier.from_settings(settings)
+    except BaseException:
+        stores.close()
+        raise
+    in_process = _run_workers_here(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if in_process:
+            read_side.runner.start()
+            sealer.start()
+        try:
+            yield
+        finally:
+            sealer.stop()
+            read_side.stop()
+            stores.close()
+
+    app = FastAPI(
+        title="Compliance Ledger", version="1", description=DESCRIPTION, lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.stores = stores
+    app.state.read = read_side.read_models
+    app.state.read_side = read_side
+    app.state.sealer = sealer
+    app.state.idempotency = idempotency
+    app.state.token_verifier = verifier
+    app.state.workers_in_process = in_process
+
+    problems.install(app)
+    for module in (
+        health, tenants, subjects, consents, data_requests, access_requests, access_log,
+        disclosures, incidents,
+    ):
+        app.include_router(module.router)
+    for optional in ("api.routers.audit", "api.portal.router"):
+        router = _optional_router(optional)
+        if router is not None:
+            app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(problems.openapi_components())
+            _document_idempotency(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

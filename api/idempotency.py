@@ -1,0 +1,230 @@
+"""`Idempotency-Key` on every POST: a retried request gets the first answer, not a second event.
+
+The first request with a key inserts an in-progress row (the primary key makes that
+atomic across threads and processes), runs, and stores its answer. A request with the
+same key, caller and body returns the stored answer (waiting while the first is still
+running); the same key with another body is a 422. Answers of 500 and above are not kept,
+so a retry after a failure runs again. Keys live 24 hours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import anyio
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from api.dependencies import caller_from_request
+from api.problems import FieldProblem, ProblemException, problem_response, response_for
+from domain.clock import Clock
+from projections.database import Database
+
+HEADER = "Idempotency-Key"
+LIFETIME = timedelta(hours=24)
+WAIT_SECONDS = 30.0
+POLL_SECONDS = 0.02
+MAX_KEY_LENGTH = 255
+SWEEP_EVERY = 500  # claims between two deletions of expired keys
+KEPT_HEADERS = ("location",)
+
+MINE, DONE, BUSY = "mine", "done", "busy"
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: str
+    body_sha256: str
+    status: int | None = None
+    response: str | None = None
+
+
+def _stamp(moment: datetime) -> str:
+    # Fixed width, so that text comparison is time comparison on both stores.
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class IdempotencyStore:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._claims = 0
+        db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS idempotency_keys (
+                actor TEXT NOT NULL,
+                key TEXT NOT NULL,
+                body_sha256 TEXT NOT NULL,
+                status INTEGER,
+                response TEXT,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (actor, key)
+            );
+            CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at);
+            """
+        )
+
+    def claim(self, actor: str, key: str, body_sha256: str) -> Claim:
+        now = self.clock.now()
+        self._claims += 1
+        if self._claims % SWEEP_EVERY == 0:
+            self.forget_expired()  # keeps the table to about one day of keys
+        with self.db.transaction() as cur:
+            # A key older than its lifetime is forgotten: the request counts as new.
+            cur.execute(
+                "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND created_at < %s",
+                (actor, key, _stamp(now - LIFETIME)),
+            )
+            cur.execute(
+                "INSERT INTO idempotency_keys (actor, key, body_sha256, created_at) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (actor, key) DO NOTHING",
+                (actor, key, body_sha256, _stamp(now)),
+            )
+            if cur.rowcount == 1:
+                return Claim(MINE, body_sha256)
+            cur.execute(
+                "SELECT body_sha256, status, response FROM idempotency_keys "
+                "WHERE actor = %s AND key = %s",
+                (actor, key),
+            )
+            row = cur.fetchone()
+        if row is None:  # released between our insert and select: try again
+            return Claim(BUSY, body_sha256)
+        stored_sha, status, response = row
+        if status is None:
+            return Claim(BUSY, stored_sha)
+        return Claim(DONE, stored_sha, int(status), response)
+
+    def finish(self, actor: str, key: str, status: int, response: str) -> None:
+        self.db.execute(
+            "UPDATE idempotency_keys SET status = %s, response = %s WHERE actor = %s AND key = %s",
+            (status, response, actor, key),
+        )
+
+    def release(self, actor: str, key: str) -> None:
+        self.db.execute(
+            "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND status IS NULL",
+            (actor, key),
+        )
+
+    def forget_expired(self) -> int:
+        return self.db.execute(
+            "DELETE FROM idempotency_keys WHERE created_at < %s",
+            (_stamp(self.clock.now() - LIFETIME),),
+        )
+
+
+def _fingerprint(request: Request, body: bytes) -> str:
+    # The route is part of "the body": the same key sent to another route is a different request.
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _key_problem(request: Request, detail: str) -> Response:
+    return problem_response(
+        request, 422, f"{HEADER}: {detail}",
+        errors=[FieldProblem(field=HEADER, location="header", detail=detail)],
+    )
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _stored(response: Response) -> str:
+    headers = {k: v for k, v in response.headers.items() if k.lower() in KEPT_HEADERS}
+    return json.dumps(
+        {
+            "media_type": response.media_type or response.headers.get("content-type"),
+            "body": bytes(response.body).decode("utf-8"),
+            "headers": headers,
+        }
+    )
+
+
+def _replay(claim: Claim) -> Response:
+    assert claim.status is not None and claim.response is not None
+    stored = json.loads(claim.response)
+    headers = dict(stored.get("headers") or {})
+    headers["Idempotent-Replayed"] = "true"
+    return Response(
+        stored["body"].encode("utf-8"), status_code=claim.status,
+        media_type=stored.get("media_type"), headers=headers,
+    )
+
+
+class IdempotentRoute(APIRoute):
+    """Route class of every router: POSTs honour `Idempotency-Key`, other methods are as is."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if "POST" not in (self.methods or set()):
+            return handler
+
+        async def idempotent(request: Request) -> Response:
+            key = request.headers.get(HEADER)
+            if key is None:
+                return await handler(request)
+            if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+                return _key_problem(request, f"must be 1 to {MAX_KEY_LENGTH} printable characters")
+            try:
+                caller = caller_from_request(request, _bearer(request))
+            except ProblemException:
+                return await handler(request)  # the route itself answers the 401
+            body = await request.body()
+            return await _once(request, handler, caller.key, key, _fingerprint(request, body))
+
+        return idempotent
+
+
+async def _once(
+    request: Request, handler: Callable[[Request], Coroutine[Any, Any, Response]],
+    actor: str, key: str, fingerprint: str,
+) -> Response:
+    store: IdempotencyStore = request.app.state.idempotency
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        claim = await run_in_threadpool(store.claim, actor, key, fingerprint)
+        if claim.body_sha256 != fingerprint:
+            return _key_problem(
+                request, "was already used with another body or route; use a new key"
+            )
+        if claim.state == DONE:
+            return _replay(claim)
+        if claim.state == MINE:
+            break
+        if time.monotonic() > deadline:
+            return problem_response(
+                request, 409, "a request with this Idempotency-Key is still running; retry shortly",
+                headers={"Retry-After": "1"},
+            )
+        await anyio.sleep(POLL_SECONDS)
+
+    try:
+        response = await handler(request)
+    except Exception as error:
+        answer = response_for(request, error)
+        if answer is None:
+            await run_in_threadpool(store.release, actor, key)
+            raise
+        response = answer
+    except BaseException:
+        # Cancelled (the client went away): free the key so a retry is not stuck behind it.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(store.release, actor, key)
+        raise
+    if response.status_code >= 500:
+        await run_in_threadpool(store.release, actor, key)
+        return response
+    await run_in_threadpool(store.finish, actor, key, response.status_code, _stored(response))
+    return response

@@ -1,0 +1,1 @@
+"""Pydantic models of every body and answer of the HTTP API, one module per area."""

@@ -1,0 +1,106 @@
+"""Subjects' requests (GDPR art. 15-21): received, verified, maybe extended or quoted, closed."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import Body, Moment, Position, body_config, examples
+from api.schemas.subjects import SUBJECT_ID
+from api.schemas.tenants import TENANT_ID
+from domain.values import DataRequestKind, RequestChannel
+
+REQUEST_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
+
+
+class DataRequestCreate(Body):
+    model_config = body_config({"kind": "access", "channel": "email"})
+
+    kind: DataRequestKind
+    channel: RequestChannel = Field(description="how the request reached the vendor")
+    details: str | None = Field(None, max_length=4000, description="what the person asked")
+
+
+class Quote(BaseModel):
+    amount_cents: int
+    currency: str
+
+
+class DataRequestOut(BaseModel):
+    model_config = examples(
+        {
+            "id": REQUEST_ID, "subject_id": SUBJECT_ID, "tenant_id": TENANT_ID,
+            "kind": "access", "channel": "email", "status": "received",
+            "received_at": "2026-01-05T09:00:00Z", "due_at": "2026-02-05T09:00:00Z",
+            "overdue": False, "identity_verified": False, "quote": None,
+            "delivery_sha256": None,
+        }
+    )
+
+    id: UUID
+    subject_id: UUID
+    tenant_id: UUID | None = None
+    kind: str
+    channel: str | None = None
+    status: str = Field(
+        description="received, verified, quoted, quote_accepted, fulfilled, rejected or declined"
+    )
+    received_at: Moment | None = None
+    due_at: Moment
+    overdue: bool = False
+    identity_verified: bool = False
+    quote: Quote | None = None
+    delivery_sha256: str | None = None
+
+
+class DataRequestChanged(DataRequestOut):
+    model_config = examples(
+        {
+            "id": REQUEST_ID, "subject_id": SUBJECT_ID, "tenant_id": TENANT_ID,
+            "kind": "access", "channel": "email", "status": "verified",
+            "received_at": "2026-01-05T09:00:00Z", "due_at": "2026-02-05T09:00:00Z",
+            "overdue": False, "identity_verified": True, "quote": None,
+            "delivery_sha256": None, "position": 31,
+        }
+    )
+
+    position: Position
+
+
+class IdentityVerification(Body):
+    model_config = body_config({"method": "passport checked at the desk"})
+
+    method: str = Field(min_length=1, max_length=200, description="how the identity was checked")
+
+
+class Extension(Body):
+    model_config = body_config({"months": 1, "reason": "the request covers ten years of records"})
+
+    months: int = Field(ge=1, le=2, description="one or two more months (two in all)")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class QuoteCreate(Body):
+    model_config = body_config({"amount_cents": 2500, "currency": "EUR"})
+
+    amount_cents: int = Field(ge=1, le=10**9)
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
+
+
+class Fulfilment(Body):
+    model_config = body_config(
+        {}, {"delivery_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+             "delivery_format": "xlsx"},
+    )
+
+    delivery_sha256: str | None = Field(
+        None, pattern="^[0-9a-f]{64}$", description="SHA-256 (lowercase hex) of what was delivered"
+    )
+    delivery_format: str | None = Field(None, max_length=20)
+
+
+class Rejection(Body):
+    model_config = body_config({"reason": "the requester could not prove who they are"})
+
+    reason: str = Field(min_length=1, max_length=2000)

@@ -1,0 +1,90 @@
+"""Security incidents: affected customers told without undue delay, the authority within 72 hours."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from api.schemas.common import Body, Moment, Position, body_config, examples
+from api.schemas.tenants import TENANT_ID
+
+INCIDENT_ID = "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"
+
+
+class IncidentCreate(Body):
+    model_config = body_config(
+        {"title": "Backup bucket was public", "description": "From 02:00 to 03:10 UTC.",
+         "severity": "high", "tenant_ids": [TENANT_ID], "aware_at": "2026-01-05T08:30:00Z"}
+    )
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=10000)
+    severity: Literal["low", "medium", "high", "critical"]
+    tenant_ids: list[UUID] = Field(max_length=10000, description="the affected tenants")
+    aware_at: AwareDatetime | None = Field(
+        None, description="when the vendor became aware (the 72 hours run from then); now if absent"
+    )
+
+
+class IncidentCreated(BaseModel):
+    model_config = examples(
+        {"id": INCIDENT_ID, "authority_due_at": "2026-01-08T08:30:00Z", "position": 9}
+    )
+
+    id: UUID
+    authority_due_at: Moment
+    position: Position
+
+
+class NotificationCreate(Body):
+    model_config = body_config(
+        {"recipient": "customer", "tenant_id": TENANT_ID},
+        {"recipient": "authority", "reference": "AP-2026-00042"},
+    )
+
+    recipient: Literal["customer", "authority"]
+    tenant_id: UUID | None = Field(None, description="which customer (recipient customer)")
+    reference: str | None = Field(
+        None, max_length=200, description="the authority's reference (recipient authority)"
+    )
+
+
+class NotificationRecorded(BaseModel):
+    model_config = examples(
+        {"incident_id": INCIDENT_ID, "recipient": "customer", "tenant_id": TENANT_ID,
+         "position": 10}
+    )
+
+    incident_id: UUID
+    recipient: str
+    tenant_id: UUID | None = None
+    position: Position
+
+
+class IncidentOut(BaseModel):
+    model_config = examples(
+        {
+            "id": INCIDENT_ID, "title": "Backup bucket was public",
+            "description": "From 02:00 to 03:10 UTC.", "severity": "high",
+            "aware_at": "2026-01-05T08:30:00Z", "authority_due_at": "2026-01-08T08:30:00Z",
+            "authority_notified_at": None, "overdue": False, "tenant_ids": [TENANT_ID],
+            "customers_notified": {TENANT_ID: "2026-01-05T09:00:00Z"},
+        }
+    )
+
+    id: UUID
+    title: str
+    description: str | None = None
+    severity: str
+    aware_at: Moment
+    authority_due_at: Moment
+    authority_notified_at: Moment | None = None
+    overdue: bool = False
+    tenant_ids: list[UUID]
+    customers_notified: dict[str, Moment] = Field(
+        default_factory=dict, description="tenant id → when it was told"
+    )
+
+

@@ -1,0 +1,29 @@
+"""Auditors read everything, but not who it is about: personal fields are shown as "***"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.auth import Caller, Role
+from domain.personal import ERASED
+
+MASK = "***"
+# The personal fields the domain declares (domain/*.py `personal_fields`), by name.
+PERSONAL_FIELDS = frozenset({"name", "email", "phone", "ip_address", "reason", "details"})
+
+
+def masked(value: Any, fields: frozenset[str] = PERSONAL_FIELDS) -> Any:
+    """A copy with every personal field, at any depth, replaced by "***" (None stays None,
+    and "[erased]" stays "[erased]": that a field was erased is not personal)."""
+    if isinstance(value, dict):
+        return {
+            key: (MASK if key in fields and item is not None and item != ERASED else masked(item, fields))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [masked(item, fields) for item in value]
+    return value
+
+
+def for_caller(caller: Caller, value: Any, fields: frozenset[str] = PERSONAL_FIELDS) -> Any:
+    return masked(value, fields) if caller.role is Role.AUDITOR else value

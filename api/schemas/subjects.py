@@ -1,0 +1,132 @@
+"""Subjects (the people whose data the vendor holds), their consents and their history."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import Body, Moment, Position, body_config, examples
+from api.schemas.tenants import TENANT_ID
+from domain.values import Channel, ConsentMethod, ConsentStatus, Purpose
+
+SUBJECT_ID = "9d4c2b7a-1e3f-4a5b-8c6d-7e8f9a0b1c2d"
+
+
+class SubjectCreate(Body):
+    model_config = body_config(
+        {"tenant_id": TENANT_ID, "name": "Jan Jansen", "email": "jan@example.org",
+         "phone": "+31 6 1234 5678"}
+    )
+
+    tenant_id: UUID | None = Field(
+        None, description="the tenant whose person this is; none for the vendor's own contacts"
+    )
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=254)
+    phone: str | None = Field(None, max_length=40)
+
+
+class SubjectPatch(Body):
+    model_config = body_config({"email": "jan.jansen@example.org"})
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: str | None = Field(None, min_length=3, max_length=254)
+    phone: str | None = Field(None, max_length=40)
+
+
+class ConsentState(BaseModel):
+    status: str = Field(description="given or withdrawn")
+    channel: str | None = None
+    since: Moment
+    notice_version: str | None = None
+    method: str | None = None
+
+
+class SubjectOut(BaseModel):
+    model_config = examples(
+        {
+            "id": SUBJECT_ID, "tenant_id": TENANT_ID, "erased": False, "name": "Jan Jansen",
+            "email": "jan@example.org", "phone": None,
+            "consents": {"info_mail": {"status": "given", "channel": "email",
+                                       "since": "2026-01-05T09:00:00Z",
+                                       "notice_version": "2026-01", "method": "web_form"}},
+        },
+        {"id": SUBJECT_ID, "tenant_id": TENANT_ID, "erased": True},
+    )
+
+    id: UUID
+    tenant_id: UUID | None = None
+    erased: bool = False
+    name: str | None = Field(None, description='"***" for auditors; absent once erased')
+    email: str | None = None
+    phone: str | None = None
+    consents: dict[str, ConsentState] | None = None
+    created_at: Moment | None = None
+    updated_at: Moment | None = None
+    as_of: Moment | None = Field(None, description="set when the answer is of a past moment")
+
+
+class ConsentDecision(Body):
+    model_config = body_config(
+        {"status": "given", "channel": "email", "notice_version": "2026-01",
+         "method": "web_form"},
+        {"status": "withdrawn", "method": "email"},
+    )
+
+    status: ConsentStatus
+    channel: Channel | None = None
+    notice_version: str | None = Field(
+        None, max_length=100, description="the privacy notice shown; required to give consent"
+    )
+    method: ConsentMethod = Field(description="how the person expressed it; never pre-ticked")
+    ip_address: str | None = Field(None, max_length=64)
+
+
+class ConsentRecorded(BaseModel):
+    model_config = examples(
+        {"subject_id": SUBJECT_ID, "purpose": "info_mail", "status": "given", "position": 12}
+    )
+
+    subject_id: UUID
+    purpose: Purpose
+    status: ConsentStatus
+    position: Position
+
+
+class ConsentAnswer(BaseModel):
+    model_config = examples(
+        {"subject_id": SUBJECT_ID, "purpose": "info_mail", "allowed": True, "status": "given",
+         "channel": "email", "since": "2026-01-05T09:00:00Z", "notice_version": "2026-01",
+         "method": "web_form"},
+        {"subject_id": SUBJECT_ID, "purpose": "profiling", "allowed": False, "status": None},
+    )
+
+    subject_id: UUID
+    purpose: Purpose
+    allowed: bool = Field(description="true only after an explicit given-event not withdrawn")
+    status: str | None = Field(None, description="null when never decided")
+    channel: str | None = None
+    since: Moment | None = None
+    notice_version: str | None = None
+    method: str | None = None
+
+
+class HistoryEvent(BaseModel):
+    model_config = examples(
+        {"version": 1, "event": "Registered", "at": "2026-01-05T09:00:00Z",
+         "data": {"name": "Jan Jansen", "email": "jan@example.org", "actor": "crm"}}
+    )
+
+    version: int = Field(description="the event's number in the subject's own history, from 1")
+    event: str
+    at: Moment
+    data: dict[str, Any] = Field(description='the event\'s fields; "[erased]" after erasure')
+
+
+class UnsubscribeLinkCreate(Body):
+    model_config = body_config({"purpose": "info_mail", "channel": "email"})
+
+    purpose: Purpose
+    channel: Channel | None = None

@@ -1,0 +1,132 @@
+"""Every route × every role, with the exact status each must get (DESIGN.md §2 and §6).
+
+Roles, in the order of each row's expectations: no token, staff (the requester "sam"), the
+customer of the tenant concerned, a customer of another tenant, officer, system, auditor.
+A role that may not do something gets 403 whatever it names; a customer naming another
+tenant's thing gets 404 (never 403); a person without a token gets 401 everywhere but /healthz.
+
+Checks that change state run on a fresh scene each, so every expectation is about the role
+alone, not about what an earlier case left behind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ROLES, World
+
+GIVEN = {"status": "given", "notice_version": "2026-01", "method": "web_form"}
+ACCESS = {"scope": "read", "resources": ["orders"], "reason": "ticket", "duration_minutes": 60}
+DISCLOSURE = {"recipient": "Court", "legal_basis": "court_order", "reference": "C-17"}
+INCIDENT = {"title": "Leak", "description": "d", "severity": "low", "tenant_ids": ["{T}"]}
+NONE_OWN_OTHER = "401 403 200 404 200 403 200"  # readers of a tenant's things
+OFFICER_ONLY = "401 403 403 403 200 403 403"
+
+# (method, path, body, expected status per role in ROLES order)
+MATRIX: list[tuple[str, str, Any, str]] = [
+    ("GET", "/healthz", None, "200 200 200 200 200 200 200"),
+    # Tenants
+    ("POST", "/v1/tenants", {"name": "New"}, "401 403 403 403 201 403 403"),
+    ("GET", "/v1/tenants", None, "401 403 403 403 200 403 200"),
+    ("GET", "/v1/tenants/{T}", None, NONE_OWN_OTHER),
+    ("POST", "/v1/tenants/{T}/terminate", None, OFFICER_ONLY),
+    ("POST", "/v1/tenants/{X}/reactivate", None, OFFICER_ONLY),
+    ("POST", "/v1/tenants/{T}/location", {"location": "IE"}, OFFICER_ONLY),
+    # Subjects and consent
+    ("POST", "/v1/subjects", {"tenant_id": "{T}", "name": "Jan", "email": "jan@example.org"},
+     "401 403 403 403 201 201 403"),
+    ("GET", "/v1/subjects", None, "401 403 200 200 200 403 200"),
+    ("GET", "/v1/subjects?tenant_id={T}", None, NONE_OWN_OTHER),
+    ("GET", "/v1/subjects/{S}", None, NONE_OWN_OTHER),
+    ("GET", "/v1/subjects/{S}?as_of=2026-01-05T09:00:00Z", None, NONE_OWN_OTHER),
+    ("PATCH", "/v1/subjects/{S}", {"phone": "+31 20 123 4567"}, OFFICER_ONLY),
+    ("PUT", "/v1/subjects/{S}/consents/profiling", GIVEN, "401 403 403 403 200 200 403"),
+    ("GET", "/v1/subjects/{S}/consents/info_mail", None, "401 403 403 403 200 200 200"),
+    ("GET", "/v1/subjects/{S}/history", None, "401 403 403 403 200 403 200"),
+    ("GET", "/v1/subjects/{S}/export?format=json", None, "401 403 403 403 501 403 403"),
+    ("POST", "/v1/subjects/{S}/unsubscribe-links", {"purpose": "info_mail"},
+     "401 403 403 403 403 501 403"),
+    # Subjects' requests
+    ("POST", "/v1/subjects/{S}/requests", {"kind": "objection", "channel": "email"},
+     "401 403 403 403 201 201 403"),
+    ("GET", "/v1/requests", None, "401 403 403 403 200 403 200"),
+    ("GET", "/v1/requests/{D}", None, "401 403 403 403 200 403 200"),
+    ("POST", "/v1/requests/{D}/verify-identity", {"method": "passport"}, OFFICER_ONLY),
+    ("POST", "/v1/requests/{D}/extend", {"months": 1, "reason": "ten years of records"}, OFFICER_ONLY),
+    ("POST", "/v1/requests/{P}/quote", {"amount_cents": 1000, "currency": "EUR"}, OFFICER_ONLY),
+    ("POST", "/v1/requests/{Q}/accept-quote", None, OFFICER_ONLY),
+    ("POST", "/v1/requests/{Q}/decline-quote", None, OFFICER_ONLY),
+    ("POST", "/v1/requests/{V}/fulfil", None, OFFICER_ONLY),
+    ("POST", "/v1/requests/{D}/reject", {"reason": "identity not proven"}, OFFICER_ONLY),
+    # Staff access
+    ("POST", "/v1/tenants/{T}/access-requests", ACCESS, "401 201 403 403 403 403 403"),
+    ("GET", "/v1/tenants/{T}/access-requests", None, "401 200 200 404 200 403 200"),
+    ("GET", "/v1/access-requests/{R}", None, "401 200 200 404 200 403 200"),
+    ("POST", "/v1/access-requests/{R}/approve", None, "401 403 200 404 403 403 403"),
+    ("POST", "/v1/access-requests/{R}/deny", {"reason": "not now"}, "401 403 200 404 403 403 403"),
+    ("POST", "/v1/access-requests/{G}/revoke", {"reason": "done"}, "401 200 200 404 403 403 403"),
+    ("POST", "/v1/access-requests/{G}/accesses", {"resource": "orders/1", "action": "read"},
+     "401 201 403 403 403 403 403"),
+    ("GET", "/v1/tenants/{T}/access-log", None, NONE_OWN_OTHER),
+    ("GET", "/v1/tenants/{T}/access-log?format=csv", None, NONE_OWN_OTHER),
+    # Disclosures and incidents
+    ("POST", "/v1/tenants/{T}/disclosures", DISCLOSURE, "401 403 403 403 201 403 403"),
+    ("GET", "/v1/tenants/{T}/disclosures", None, NONE_OWN_OTHER),
+    ("POST", "/v1/incidents", INCIDENT, "401 403 403 403 201 403 403"),
+    ("POST", "/v1/incidents/{I}/notifications", {"recipient": "customer", "tenant_id": "{T}"},
+     "401 403 403 403 201 403 403"),
+    ("GET", "/v1/incidents", None, "401 403 200 200 200 403 200"),
+    ("GET", "/v1/incidents/{I}", None, NONE_OWN_OTHER),
+    # Auditors' proofs (the verifiable-history router)
+    ("GET", "/v1/audit/events", None, "401 403 403 403 403 403 200"),
+]
+
+
+CASES = [
+    pytest.param(method, path, body, role, int(expected.split()[i]),
+                 id=f"{method} {path} as {role}")
+    for method, path, body, expected in MATRIX
+    for i, role in enumerate(ROLES)
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "role", "status"), CASES)
+def test_each_role_gets_exactly_the_status_the_contract_gives_it(
+    world: World, method: str, path: str, body: Any, role: str, status: int
+) -> None:
+    changes_state = method != "GET" and status < 300
+    scene = world.scene(fresh=changes_state)
+    response = world.client.request(
+        method, scene.fill(path), json=scene.fill(body), headers=world.headers(role, scene)
+    )
+    assert response.status_code == status, response.text
+    if status >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_matrix_covers_every_route_of_the_api(world: World) -> None:
+    """A new route without a row here fails this test, so nobody forgets its roles."""
+    routes = {
+        (method, route.path)
+        for route in world.client.app.routes  # type: ignore[attr-defined]
+        if getattr(route, "include_in_schema", False)
+        for method in getattr(route, "methods", set()) - {"HEAD"}
+    }
+    covered = {(method, _templated(path)) for method, path, _, _ in MATRIX}
+    assert {route for route in routes if not route[1].startswith("/v1/audit/")} - covered == set()
+
+
+PATH_NAMES = {
+    "{T}": "{tenant_id}", "{X}": "{tenant_id}", "{S}": "{subject_id}", "{I}": "{incident_id}",
+    **{short: "{request_id}" for short in ("{R}", "{G}", "{D}", "{P}", "{Q}", "{V}")},
+    "/consents/profiling": "/consents/{purpose}", "/consents/info_mail": "/consents/{purpose}",
+}
+
+
+def _templated(path: str) -> str:
+    path = path.split("?")[0]
+    for short, name in PATH_NAMES.items():
+        path = path.replace(short, name)
+    return path

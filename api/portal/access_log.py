@@ -1,0 +1,109 @@
+"""The access log as the portal shows it: filters read from the page, pages, CSV and chart data.
+
+The CSV is the HTTP API's own (api/rights/access_log_csv.py), so both downloads match.
+The filters come from a plain GET form, so they arrive as text; bad input becomes a
+`FilterError` naming the field, which the page shows next to the form (422), never a 500.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import islice
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from projections.queries import ReadSide
+
+from api.portal.chart import DAYS, DayCount, per_day
+from api.rights.access_log_csv import access_log_csv, access_log_rows
+
+OUTCOMES = ("allowed", "refused", "disclosed")
+PAGE_SIZE = 50
+# The chart reads at most this many entries; a tenant with more in 30 days sees a note.
+CHART_LIMIT = 20_000
+
+
+class FilterError(ValueError):
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    since: date | None = None
+    until: date | None = None
+    actor: str | None = None
+    outcome: str | None = None
+
+    @classmethod
+    def parse(
+        cls, since: str | None, until: str | None, actor: str | None, outcome: str | None
+    ) -> "LogFilters":
+        first, last = _day("since", since), _day("until", until)
+        if first and last and first > last:
+            raise FilterError("until", "the end date (until) is before the start date (since)")
+        actor = (actor or "").strip() or None
+        if actor is not None and len(actor) > 200:
+            raise FilterError("actor", "actor is longer than 200 characters")
+        outcome = (outcome or "").strip() or None
+        if outcome is not None and outcome not in OUTCOMES:
+            raise FilterError("outcome", f"outcome must be one of: {', '.join(OUTCOMES)}")
+        return cls(first, last, actor, outcome)
+
+    def query(self, **extra: str | None) -> str:
+        """The filters (and `extra`) as a query string, for links that keep them."""
+        pairs = {
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "actor": self.actor,
+            "outcome": self.outcome,
+            **extra,
+        }
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+    def arguments(self) -> dict[str, Any]:
+        """For ReadSide.access_log: whole days in UTC, the end date included."""
+        return {
+            "since": datetime.combine(self.since, time.min, timezone.utc) if self.since else None,
+            "until": (
+                datetime.combine(self.until, time.max, timezone.utc) if self.until else None
+            ),
+            "actor": self.actor,
+            "outcome": self.outcome,
+        }
+
+
+def _day(field: str, value: str | None) -> date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FilterError(field, f"{field} must be a date like 2026-01-31") from None
+
+
+def page(
+    reads: ReadSide, tenant_id: UUID, filters: LogFilters, after: str | None
+) -> dict[str, Any]:
+    return reads.access_log(
+        tenant_id, after=after or None, limit=PAGE_SIZE, **filters.arguments()
+    )
+
+
+def last_days(reads: ReadSide, tenant_id: UUID, today: date) -> tuple[list[DayCount], bool]:
+    """Counts for the chart, and whether the cap cut the reading short."""
+    first = today - timedelta(days=DAYS - 1)
+    filters = LogFilters(since=first, until=today)
+    rows = access_log_rows(reads, tenant_id, **filters.arguments())
+    entries = list(islice(rows, CHART_LIMIT))
+    return per_day(entries, today), len(entries) >= CHART_LIMIT
+
+
+def csv_download(reads: ReadSide, tenant_id: UUID, filters: LogFilters) -> str:
+    """The same CSV as the HTTP API's `?format=csv`, with the page's filters."""
+    return access_log_csv(access_log_rows(reads, tenant_id, **filters.arguments()))

@@ -1,0 +1,87 @@
+"""What the portal needs from the rest of the service, gathered in one place.
+
+The portal calls the Ledger application directly (not the HTTP API) and reads through the
+ReadSide protocol, like every router; it verifies tokens with the API's own verifier, so a
+token that the API refuses cannot log in here either.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+import jwt
+from fastapi import Request
+
+from domain.application import Ledger
+from projections.queries import ReadSide
+
+from api.auth import BadToken, TokenVerifier
+from api.portal.session import SessionStore
+from api.problems import ProblemException
+from api.settings import Settings
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who a verified bearer token names."""
+
+    actor: str
+    role: str
+    tenant_id: UUID | None
+    expires_at: float | None
+
+
+class TokenRejected(Exception):
+    """The token is malformed, forged or expired."""
+
+
+@dataclass
+class PortalServices:
+    settings: Settings
+    ledger: Ledger
+    reads: ReadSide
+    sessions: SessionStore
+    verify_token: Callable[[str], Visitor]
+
+
+_lock = threading.Lock()
+
+
+def portal_services(request: Request) -> PortalServices:
+    """The app's ledger, read side, settings and token verifier (see api/dependencies.py),
+    plus the portal's session store, made once per app."""
+    state = request.app.state
+    read = state.read
+    if read is None:
+        raise ProblemException(
+            503, "the read side is not running in this process", headers={"Retry-After": "1"}
+        )
+    sessions = getattr(state, "portal_sessions", None)
+    if sessions is None:
+        with _lock:
+            sessions = getattr(state, "portal_sessions", None)
+            if sessions is None:
+                sessions = state.portal_sessions = SessionStore(state.stores.db)
+    return PortalServices(
+        settings=state.settings, ledger=state.stores.ledger, reads=read, sessions=sessions,
+        verify_token=_verifier(state.token_verifier),
+    )
+
+
+def _verifier(verifier: TokenVerifier) -> Callable[[str], Visitor]:
+    def verify(token: str) -> Visitor:
+        try:
+            caller = verifier.verify(token)
+        except BadToken as error:
+            raise TokenRejected(error.detail) from None
+        # The signature has just been checked; this only reads when the token runs out.
+        expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
+        return Visitor(
+            actor=caller.actor, role=caller.role.value, tenant_id=caller.tenant,
+            expires_at=float(expires) if isinstance(expires, int | float) else None,
+        )
+
+    return verify

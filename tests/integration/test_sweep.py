@@ -1,0 +1,254 @@
+"""The clock moved across every deadline: the sweep records what became due, once."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from api.rights.sweep import ACTOR, start_sweeper, sweep
+from api.rights.unsubscribe import UnsubscribeLinkInvalid, unsubscribe
+from api.wiring import Stores
+from domain.access import AccessRequest
+from domain.application import Ledger
+from domain.clock import MovableClock
+from domain.data_request import DataRequest
+from domain.errors import TenantPurged
+from domain.incident import Incident
+from domain.personal import ERASED
+from domain.tenant import Tenant
+
+
+@pytest.fixture
+def database_url(durable_database_url: str) -> str:
+    return durable_database_url
+
+
+def _events(stores: Stores) -> int:
+    return stores.ledger.recorder.max_notification_id() or 0
+
+
+def _last_event(stores: Stores, aggregate_id):
+    return list(stores.ledger.events.get(aggregate_id))[-1]
+
+
+def test_a_pending_access_request_expires_at_twelve_hours_and_says_when(
+    stores: Stores, clock: MovableClock
+) -> None:
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    request = ledger.request_access(tenant.id, "staff-1", "read", ["orders"], "ticket").aggregate
+
+    clock.move(hours=11, minutes=59)
+    assert sweep(ledger).expired_requests == []
+    clock.move(hours=3)
+    report = sweep(ledger)
+
+    assert report.expired_requests == [request.id]
+    assert ledger.access_request(request.id).status == "expired"
+    expired = _last_event(stores, request.id)
+    assert isinstance(expired, AccessRequest.Expired)
+    assert expired.expires_at == request.expires_at  # when it took effect ...
+    assert expired.timestamp == clock.now()  # ... and when the ledger noticed
+
+
+def test_a_grant_ends_when_its_time_is_up(stores: Stores, clock: MovableClock) -> None:
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    request = ledger.request_access(tenant.id, "staff-1", "read", ["orders"], "t", None, 90).aggregate
+    granted = ledger.approve_access(request.id, "customer-1", duration_minutes=60).aggregate
+
+    clock.move(minutes=59)
+    assert sweep(ledger).ended_grants == []
+    clock.move(minutes=30)
+    assert sweep(ledger).ended_grants == [request.id]
+    ended = _last_event(stores, request.id)
+    assert isinstance(ended, AccessRequest.GrantEnded)
+    assert ended.valid_until == granted.valid_until and ended.timestamp == clock.now()
+
+
+def test_a_tenant_back_on_day_59_and_gone_again_is_purged_61_days_later(
+    stores: Stores, clock: MovableClock
+) -> None:
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    subject = ledger.register_subject("Zoë", "zoe@example.org", "app", tenant.id).aggregate
+    ledger.give_consent(subject.id, "info_mail", "web_form", "v1", "app")
+    ledger.terminate_tenant(tenant.id, "officer")
+    clock.move(days=59)
+    ledger.reactivate_tenant(tenant.id, "officer")
+    clock.move(days=2)  # day 61 of the first termination: the tenant is back, nothing happens
+    assert sweep(ledger).purged_tenants == []
+    ledger.terminate_tenant(tenant.id, "officer")
+
+    clock.move(days=59)
+    assert sweep(ledger).purged_tenants == []
+    assert ledger.subject(subject.id).name == "Zoë"  # still kept while it may come back
+    clock.move(days=2)
+    report = sweep(ledger)
+
+    assert report.purged_tenants == [tenant.id]
+    assert ledger.tenant(tenant.id).status == "purged"
+    purged = _last_event(stores, tenant.id)
+    assert isinstance(purged, Tenant.Purged) and purged.actor == ACTOR
+    gone = ledger.subject(subject.id)
+    assert (gone.name, gone.email) == (ERASED, ERASED)
+    assert ledger.tenant(tenant.id).name == ERASED
+    with pytest.raises(UnsubscribeLinkInvalid):
+        unsubscribe(ledger, subject.id, "info_mail", None)
+    with pytest.raises(TenantPurged):  # a purged tenant never comes back
+        ledger.reactivate_tenant(tenant.id, "officer")
+
+
+def test_a_subjects_request_past_its_month_is_marked_overdue_naming_its_due_date(
+    stores: Stores, clock: MovableClock
+) -> None:
+    ledger = stores.ledger
+    subject = ledger.register_subject("Ann", "ann@example.org", "app").aggregate
+    late = ledger.receive_data_request(subject.id, "access", "email", "officer").aggregate
+    on_time = ledger.receive_data_request(subject.id, "erasure", "email", "officer").aggregate
+    ledger.verify_identity(on_time.id, "id card", "officer")
+    ledger.reject_data_request(on_time.id, "not the account holder", "officer")
+
+    clock.set(late.due_at)
+    assert sweep(ledger).overdue_requests == []  # due that day: not late yet
+    clock.move(seconds=1)
+    assert sweep(ledger).overdue_requests == [late.id]
+    marked = _last_event(stores, late.id)
+    assert isinstance(marked, DataRequest.MarkedOverdue) and marked.due_at == late.due_at
+    assert ledger.data_request(late.id).overdue
+
+
+def test_an_incident_is_overdue_after_72_hours_unless_the_authority_was_told(
+    stores: Stores, clock: MovableClock
+) -> None:
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    told = ledger.report_incident("Phishing", "mailbox", "medium", [tenant.id], "officer").aggregate
+    silent = ledger.report_incident("Laptop", "lost", "high", [tenant.id], "officer").aggregate
+    clock.move(hours=71)
+    ledger.notify_authority_of_incident(told.id, "AP-2026-1", "officer")
+    assert sweep(ledger).overdue_incidents == []
+
+    clock.move(hours=2)
+    assert sweep(ledger).overdue_incidents == [silent.id]
+    marked = _last_event(stores, silent.id)
+    assert isinstance(marked, Incident.MarkedOverdue)
+    assert marked.authority_due_at == silent.authority_due_at
+
+
+def test_sweeping_twice_changes_nothing_the_second_time(stores: Stores, clock: MovableClock) -> None:
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    doomed = ledger.open_tenant("Leaving", "officer").aggregate
+    subject = ledger.register_subject("Ann", "ann@example.org", "app", tenant.id).aggregate
+    ledger.request_access(tenant.id, "staff-1", "read", ["orders"], "t")
+    grant = ledger.request_access(tenant.id, "staff-2", "read", ["orders"], "t").aggregate
+    ledger.approve_access(grant.id, "customer-1")
+    ledger.receive_data_request(subject.id, "portability", "email", "officer")
+    ledger.report_incident("Leak", "bucket", "critical", [tenant.id], "officer")
+    ledger.terminate_tenant(doomed.id, "officer")
+    clock.move(days=61)
+
+    first = sweep(ledger)
+    after_first = _events(stores)
+    second = sweep(ledger)
+
+    assert (len(first.expired_requests), len(first.ended_grants), len(first.purged_tenants),
+            len(first.overdue_requests), len(first.overdue_incidents)) == (1, 1, 1, 1, 1)
+    assert first.position == after_first and first.failures == []
+    assert second.changes == 0 and second.position is None
+    assert _events(stores) == after_first
+
+
+def test_a_sweep_asked_about_a_later_moment_than_the_ledgers_clock_changes_nothing_early(
+    stores: Stores, clock: MovableClock
+) -> None:
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    ledger.request_access(tenant.id, "staff-1", "read", ["orders"], "t")
+    before = _events(stores)
+    report = sweep(ledger, now=clock.now() + timedelta(days=1))
+    assert report.changes == 0 and _events(stores) == before
+
+
+class _ReadSideSaying:
+    """Stands in for the read models' answer to "what is due?", which may lag the ledger."""
+
+    def __init__(self, due: dict) -> None:
+        self.due = due
+
+    def due_for_sweep(self, now):
+        return self.due
+
+
+def test_the_sweep_takes_the_read_sides_list_but_the_ledger_decides(
+    stores: Stores, clock: MovableClock
+) -> None:
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    stale = ledger.request_access(tenant.id, "staff-1", "read", ["orders"], "t").aggregate
+    clock.move(hours=13)
+    fresh = ledger.request_access(tenant.id, "staff-2", "read", ["orders"], "t").aggregate
+
+    report = sweep(ledger, _ReadSideSaying({"expire_requests": [fresh.id, stale.id],
+                                            "purge_tenants": [tenant.id]}))
+
+    assert report.expired_requests == [stale.id]  # the fresh one is not due, whatever the list says
+    assert ledger.access_request(fresh.id).status == "pending"
+    assert ledger.tenant(tenant.id).status == "active"
+
+
+def test_the_background_sweeper_expires_what_falls_due_while_the_server_runs() -> None:
+    clock = MovableClock()
+    ledger = Ledger(clock=clock)
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    request = ledger.request_access(tenant.id, "staff-1", "read", ["orders"], "t").aggregate
+    clock.move(hours=13)
+
+    thread, stop = start_sweeper(ledger, None, interval_seconds=0.01)
+    try:
+        for _ in range(500):  # bounded: at most a few seconds
+            if ledger.access_request(request.id).status == "expired":
+                break
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+    assert ledger.access_request(request.id).status == "expired"
+    assert not thread.is_alive()
+
+
+def test_with_the_read_models_caught_up_the_sweep_finds_the_same_work_and_then_none(
+    stores: Stores, settings, clock: MovableClock
+) -> None:
+    from api import keyfiles
+    from projections.read_side import open_read_side
+
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    doomed = ledger.open_tenant("Leaving", "officer").aggregate
+    subject = ledger.register_subject("Ann", "ann@example.org", "app", tenant.id).aggregate
+    pending = ledger.request_access(tenant.id, "staff-1", "read", ["orders"], "t").aggregate
+    granted = ledger.request_access(tenant.id, "staff-2", "read", ["orders"], "t").aggregate
+    ledger.approve_access(granted.id, "customer-1")
+    request = ledger.receive_data_request(subject.id, "access", "email", "officer").aggregate
+    incident = ledger.report_incident("Leak", "bucket", "critical", [tenant.id], "officer").aggregate
+    ledger.terminate_tenant(doomed.id, "officer")
+    clock.move(days=61)
+    read = open_read_side(ledger, stores.db, stores.keys, keyfiles.master_key(settings),
+                          clock=clock, run_projections=False)
+    read.runner.catch_up()
+
+    first = sweep(ledger, read.read_models)
+    read.runner.catch_up()
+    second = sweep(ledger, read.read_models)
+
+    assert (first.expired_requests, first.ended_grants, first.purged_tenants,
+            first.overdue_requests, first.overdue_incidents) == (
+        [pending.id], [granted.id], [doomed.id], [request.id], [incident.id]
+    )
+    assert second.changes == 0
+    assert all(not ids for ids in read.read_models.due_for_sweep(clock.now()).values())

@@ -11,7 +11,6 @@ one applies, the others stand by).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,8 +22,11 @@ from fastapi.responses import RedirectResponse
 from api import keyfiles, problems
 from api.auth import TokenVerifier
 from api.idempotency import IdempotencyStore
+from api.portal.router import router as portal_router
+from api.rights.sweep import start_sweeper
 from api.routers import (
     access_log,
+    audit,
     access_requests,
     consents,
     data_requests,
@@ -61,13 +63,6 @@ def _run_workers_here(settings: Settings) -> bool:
         return True
     # PostgreSQL deployments may leave the workers to `ledger worker`.
     return settings.run_workers
-
-
-def _optional_router(module: str) -> Any | None:
-    """Routers that other issues add (audit proofs, the portal): mounted once they exist."""
-    if importlib.util.find_spec(module) is None:
-        return None
-    return importlib.import_module(module).router
 
 
 IDEMPOTENCY_HEADER = {
@@ -111,12 +106,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
         if in_process:
             read_side.runner.start()
             sealer.start()
+            # Time makes things due (expiries, purges, overdue flags) without anyone asking.
+            sweeper = start_sweeper(
+                stores.ledger, read_side.read_models, settings.sweep_interval_seconds
+            )
         try:
             yield
         finally:
+            if sweeper is not None:
+                thread, stop = sweeper
+                stop.set()
+                thread.join(timeout=30)
             sealer.stop()
             read_side.stop()
             stores.close()
@@ -139,10 +143,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         disclosures, incidents,
     ):
         app.include_router(module.router)
-    for optional in ("api.routers.audit", "api.portal.router"):
-        router = _optional_router(optional)
-        if router is not None:
-            app.include_router(router)
+    app.include_router(audit.router)
+    app.include_router(portal_router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

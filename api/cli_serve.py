@@ -41,13 +41,21 @@ def token(
     actor: str = typer.Option(..., "--actor", help="who the token speaks for (its `sub`)"),
     tenant: str | None = typer.Option(None, "--tenant", help="the tenant id (customers only)"),
     ttl: int = typer.Option(3600, "--ttl", min=1, help="seconds until it expires"),
+    login_link: bool = typer.Option(
+        False, "--login-link",
+        help="customers: print a signed link that logs into the portal instead of the token",
+    ),
+    link_ttl: int = typer.Option(900, "--link-ttl", min=1, help="seconds the link stays valid"),
 ) -> None:
-    """Print a bearer token signed with the configured secret."""
+    """Print a bearer token signed with the configured secret (or a portal login link)."""
     from api.auth import mint_token
+    from api.portal.login_links import mint_login_link
     from api.settings import get_settings
 
+    settings = get_settings()
     try:
-        typer.echo(mint_token(get_settings(), role.value, actor, tenant=tenant, ttl=ttl))
+        token = mint_token(settings, role.value, actor, tenant=tenant, ttl=ttl)
+        typer.echo(mint_login_link(settings, token, ttl_seconds=link_ttl) if login_link else token)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
 

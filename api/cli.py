@@ -37,11 +37,10 @@ def init() -> None:
 
 def _register() -> None:
     # Each group of commands lives in its own module, named for what it does.
-    from api import cli_audit, cli_projections, cli_serve
+    from api import cli_audit, cli_backup, cli_keys, cli_projections, cli_rights, cli_serve
 
-    cli_serve.register(app)
-    cli_projections.register(app)
-    cli_audit.register(app)
+    for module in (cli_serve, cli_projections, cli_audit, cli_rights, cli_keys, cli_backup):
+        module.register(app)
 
 
 _register()

@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     controller_name: str = Field("Example Vendor B.V.", description="the controller on receipts")
     controller_contact: str = Field("privacy@example.org", description="where subjects write")
     jurisdiction: str = Field("NL", description="the controller's supervisory jurisdiction")
-    privacy_notice_url: str = Field("https://example.org/privacy", description="the notice")
+    privacy_notice_url: str | None = Field(
+        None, description="the privacy notice; default: <public_url>/privacy"
+    )
     log_level: str = Field("INFO")
 
 

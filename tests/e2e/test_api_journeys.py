@@ -572,8 +572,8 @@ def _has_example(components: dict[str, Any], name: str) -> bool:
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _journey_script(port: int) -> str:
-    text = (REPO / "docs" / "api.md").read_text()
+def _journey_script(port: int, document: str) -> str:
+    text = (REPO / document).read_text()
     block = text.split("<!-- journey:start -->", 1)[1].split("<!-- journey:end -->", 1)[0]
     script = block.split("```bash", 1)[1].rsplit("```", 1)[0]
     return script.replace("http://127.0.0.1:8000", f"http://127.0.0.1:{port}")
@@ -586,7 +586,10 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_the_curl_journey_of_docs_api_md_runs_as_printed_against_ledger_serve(tmp_path: Path) -> None:
+@pytest.mark.parametrize("document", ["README.md", "docs/api.md"])
+def test_the_curl_journey_of_the_docs_runs_as_printed_against_ledger_serve(
+    tmp_path: Path, document: str
+) -> None:
     (tmp_path / ".venv").symlink_to(REPO / ".venv")
     # A fresh folder like a fresh clone: no LEDGER_* settings, keys made on first start in ./var
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
@@ -598,7 +601,7 @@ def test_the_curl_journey_of_docs_api_md_runs_as_printed_against_ledger_serve(tm
     try:
         _wait_until_healthy(port, server)
         done = subprocess.run(
-            ["bash", "-e", "-c", _journey_script(port)], cwd=tmp_path, env=env,
+            ["bash", "-e", "-c", _journey_script(port, document)], cwd=tmp_path, env=env,
             capture_output=True, text=True, timeout=60,
         )
         assert done.returncode == 0, done.stdout + done.stderr

@@ -119,3 +119,17 @@ def stores(settings: Settings, clock: MovableClock) -> Iterator[Stores]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def durable_settings(durable_database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(durable_database_url, tmp_path / "var")
+
+
+@pytest.fixture
+def durable_stores(durable_settings: Settings, clock: MovableClock) -> Iterator[Stores]:
+    opened = open_stores(durable_settings, clock=clock)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -27,20 +27,6 @@ from projections.sealer import Sealer
 from tests.conftest import make_settings
 
 
-@pytest.fixture
-def durable_settings(durable_database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(durable_database_url, tmp_path / "var")
-
-
-@pytest.fixture
-def durable_stores(durable_settings: Settings, clock: Any) -> Iterator[Stores]:
-    opened = open_stores(durable_settings, clock=clock)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
 def _record_some_events(stores: Stores, subjects: int = 6) -> None:
     ledger = stores.ledger
     tenant = ledger.open_tenant("Acme", "officer-1").aggregate

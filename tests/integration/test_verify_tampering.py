@@ -24,20 +24,6 @@ SUBJECTS = 8
 
 
 @pytest.fixture
-def durable_settings(durable_database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(durable_database_url, tmp_path / "var")
-
-
-@pytest.fixture
-def durable_stores(durable_settings: Settings, clock: Any) -> Iterator[Stores]:
-    opened = open_stores(durable_settings, clock=clock)
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@pytest.fixture
 def sealed(durable_stores: Stores, durable_settings: Settings, clock: Any) -> Stores:
     """A few dozen events, a minute apart, all sealed under a signed checkpoint."""
     ledger = durable_stores.ledger

@@ -20,22 +20,14 @@ from domain.errors import (
     RequestNotPending,
     TenantNotActive,
 )
+from tests.unit.conftest import event_count
 
 STAFF, CUSTOMER = "staff-ann", "customer-bob"
 
 
 @pytest.fixture
-def ledger(clock: MovableClock) -> Ledger:
-    return Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-
-
-@pytest.fixture
 def tenant_id(ledger: Ledger) -> UUID:
     return ledger.open_tenant("Acme B.V.", "officer-1").aggregate.id
-
-
-def event_count(ledger: Ledger) -> int:
-    return ledger.recorder.max_notification_id() or 0
 
 
 def topics(ledger: Ledger, request_id: UUID) -> list[str]:

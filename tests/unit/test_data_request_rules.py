@@ -17,13 +17,9 @@ from domain.errors import (
     SubjectErased,
 )
 from domain.personal import ERASED
+from tests.unit.conftest import event_count
 
 OFFICER = "officer-1"
-
-
-@pytest.fixture
-def ledger(clock: MovableClock) -> Ledger:
-    return Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
 
 
 @pytest.fixture
@@ -32,10 +28,6 @@ def subject_id(ledger: Ledger) -> UUID:
     return ledger.register_subject(
         "Femke de Boer", "femke@example.org", "app", tenant_id, "+31 6 5555"
     ).aggregate.id
-
-
-def event_count(ledger: Ledger) -> int:
-    return ledger.recorder.max_notification_id() or 0
 
 
 def receive(ledger: Ledger, subject_id: UUID, kind: str = "access") -> UUID:

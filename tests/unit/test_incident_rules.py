@@ -10,22 +10,14 @@ import pytest
 from domain.application import Ledger
 from domain.clock import MovableClock
 from domain.errors import IncidentStepOutOfOrder, InvalidInput, NotFound
+from tests.unit.conftest import event_count
 
 OFFICER = "officer-1"
 
 
 @pytest.fixture
-def ledger(clock: MovableClock) -> Ledger:
-    return Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-
-
-@pytest.fixture
 def tenant_id(ledger: Ledger) -> UUID:
     return ledger.open_tenant("Acme", OFFICER).aggregate.id
-
-
-def event_count(ledger: Ledger) -> int:
-    return ledger.recorder.max_notification_id() or 0
 
 
 def report(ledger: Ledger, tenant_ids: list[UUID], **kwargs: object) -> UUID:

@@ -17,6 +17,7 @@ from domain.errors import StoredDataTampered, SubjectErased
 from domain.keys import InMemoryKeyStore, KeyShredded, MasterKey
 from domain.personal import ERASED
 from domain.shredding import ENVELOPE
+from tests.unit.conftest import event_count
 
 OFFICER, APP = "officer-1", "app"
 SECRETS = {
@@ -49,15 +50,6 @@ class CountingKeyStore(InMemoryKeyStore):
     def shred(self, owner_id: UUID) -> None:
         self.writes += 1
         super().shred(owner_id)
-
-
-@pytest.fixture
-def ledger(clock: MovableClock) -> Ledger:
-    return Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-
-
-def event_count(ledger: Ledger) -> int:
-    return ledger.recorder.max_notification_id() or 0
 
 
 def stored_states(ledger: Ledger) -> list[bytes]:

@@ -16,22 +16,14 @@ from domain.errors import (
 )
 from domain.personal import ERASED
 from domain.values import Purpose
+from tests.unit.conftest import event_count
 
 APP = "mail-app"
 
 
 @pytest.fixture
-def ledger(clock: MovableClock) -> Ledger:
-    return Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-
-
-@pytest.fixture
 def subject_id(ledger: Ledger) -> UUID:
     return ledger.register_subject("Joost Bakker", "joost@example.org", APP).aggregate.id
-
-
-def event_count(ledger: Ledger) -> int:
-    return ledger.recorder.max_notification_id() or 0
 
 
 @pytest.mark.parametrize("purpose", [p.value for p in Purpose])

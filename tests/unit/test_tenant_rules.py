@@ -21,22 +21,14 @@ from domain.errors import (
 )
 from domain.keys import KeyShredded
 from domain.personal import ERASED
+from tests.unit.conftest import event_count
 
 OFFICER = "officer-1"
 
 
 @pytest.fixture
-def ledger(clock: MovableClock) -> Ledger:
-    return Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-
-
-@pytest.fixture
 def tenant_id(ledger: Ledger) -> UUID:
     return ledger.open_tenant("Bakkerij De Vries", OFFICER).aggregate.id
-
-
-def event_count(ledger: Ledger) -> int:
-    return ledger.recorder.max_notification_id() or 0
 
 
 def test_a_new_tenant_is_active_and_its_data_lives_in_the_netherlands(

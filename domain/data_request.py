@@ -88,6 +88,7 @@ class DataRequest(Aggregate):
         def apply(self, request: "DataRequest") -> None:
             request.status = FULFILLED
             request.delivery_sha256 = self.delivery_sha256
+            request.delivery_format = self.delivery_format
 
     class Rejected(Aggregate.Event, CarriesPersonalData):
         # `reason` is None when the subject was erased before the request was closed: the
@@ -123,6 +124,7 @@ class DataRequest(Aggregate):
         self.extended_months = 0
         self.quote: dict[str, Any] | None = None
         self.delivery_sha256: str | None = None
+        self.delivery_format: str | None = None
         self.overdue = False
 
     @classmethod

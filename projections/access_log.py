@@ -1,4 +1,7 @@
-"""The tenant access log: every allowed access, every refusal and every disclosure, one row each.
+"""The tenant access log: every allowed access, refusal and disclosure, and the tenant's purge.
+
+The purge is in the log because it is the last thing done with the tenant's data: the
+customer (and an auditor) can see when its data was deleted for good, and by whom.
 
 Rows are only ever added, so the log "as of" a past moment is simply the rows up to it.
 The notification id is kept as `position`: it breaks ties between entries of the same time
@@ -9,12 +12,17 @@ from __future__ import annotations
 
 from domain.access import AccessRequest
 from domain.disclosure import Disclosure
+from domain.tenant import Tenant
 from projections.database import Cursor
 from projections.projection import Handler, Projection
 from projections.tables import ACCESS_LOG, micros
 
-ALLOWED, REFUSED, DISCLOSED = "allowed", "refused", "disclosed"
-OUTCOMES = (ALLOWED, REFUSED, DISCLOSED)
+ALLOWED, REFUSED, DISCLOSED, PURGED = "allowed", "refused", "disclosed", "purged"
+OUTCOMES = (ALLOWED, REFUSED, DISCLOSED, PURGED)
+PURGE_DETAIL = (
+    "the 60 days after termination ended: the data keys of the tenant and of all its "
+    "subjects were destroyed, so none of their personal data can be read again"
+)
 
 _INSERT = (
     "INSERT INTO access_log (position, tenant_id, at, actor, action, resource, request_id, "
@@ -31,6 +39,7 @@ class AccessLog(Projection):
             AccessRequest.AccessRecorded: self._allowed,
             AccessRequest.AccessRefused: self._refused,
             Disclosure.Recorded: self._disclosed,
+            Tenant.Purged: self._purged,
         }
 
     def _allowed(self, cur: Cursor, event: AccessRequest.AccessRecorded, position: int) -> None:
@@ -49,4 +58,11 @@ class AccessLog(Projection):
         cur.execute(_INSERT, (
             position, str(event.tenant_id), micros(event.timestamp), event.actor, "disclose",
             event.recipient, None, DISCLOSED, f"{event.legal_basis}: {event.reference}",
+        ))
+
+    def _purged(self, cur: Cursor, event: Tenant.Purged, position: int) -> None:
+        tenant_id = str(event.originator_id)
+        cur.execute(_INSERT, (
+            position, tenant_id, micros(event.timestamp), event.actor, "purge",
+            f"tenants/{tenant_id}", None, PURGED, PURGE_DETAIL,
         ))

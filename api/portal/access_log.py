@@ -18,8 +18,8 @@ from projections.queries import ReadSide
 
 from api.portal.chart import DAYS, DayCount, per_day
 from api.rights.access_log_csv import access_log_csv, access_log_rows
+from projections.access_log import OUTCOMES
 
-OUTCOMES = ("allowed", "refused", "disclosed")
 PAGE_SIZE = 50
 # The chart reads at most this many entries; a tenant with more in 30 days sees a note.
 CHART_LIMIT = 20_000

@@ -1,22 +1,38 @@
 """Fulfilling an access or portability request by delivering the export, hash recorded.
 
 Building the file and recording its SHA-256 in one step means the hash on the `Fulfilled`
-event is, by construction, the hash of the bytes handed over.
+event is, by construction, the hash of the bytes handed over. With `files`, the bytes are
+also kept (sealed with the subject's key, see `delivered_files`) before the fulfilment is
+recorded, so the officer can download exactly what the ledger says was delivered.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from domain.application import Ledger, Outcome
 from domain.errors import DataRequestStepOutOfOrder
 from domain.values import DataRequestKind
 
+from api.rights.delivered_files import DeliveredFiles
 from api.rights.dossier import build_dossier
 from api.rights.export_formats import Export, render
 from api.rights.receipts import DEFAULT_CONTROLLER, Controller
 
 DELIVERED_KINDS = (DataRequestKind.ACCESS.value, DataRequestKind.PORTABILITY.value)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    export: Export
+    outcome: Outcome
+    kept_until: datetime | None  # None when no copy could be kept (the subject has no key)
+
+
+def is_delivered_with_export(kind: str) -> bool:
+    return kind in DELIVERED_KINDS
 
 
 def deliver_export(
@@ -28,13 +44,35 @@ def deliver_export(
     Refused (409) for other kinds of request, and by the request's own rules (identity not
     verified, fee not accepted, already closed) before anything is recorded; InvalidInput
     ("format") for an unknown format."""
+    delivery = deliver_and_keep(ledger, request_id, actor, format, controller)
+    return delivery.export, delivery.outcome
+
+
+def deliver_and_keep(
+    ledger: Ledger, request_id: UUID, actor: str, format: str = "xlsx",
+    controller: Controller = DEFAULT_CONTROLLER, files: DeliveredFiles | None = None,
+) -> Delivery:
+    """As `deliver_export`, keeping a sealed copy in `files` when given. The copy is stored
+    before the fulfilment is recorded and removed again if the ledger refuses it, so a
+    recorded hash always has its bytes (until erasure or `KEPT_FOR`), and a refused one none."""
     request = ledger.data_request(request_id)
     if request.kind not in DELIVERED_KINDS:
         raise DataRequestStepOutOfOrder(
             f"a {request.kind} request is not fulfilled with an export"
         )
+    # The request's own rules on a throwaway copy first: nothing is built or kept for a
+    # request that may not be fulfilled yet (identity unverified, fee not accepted, closed).
+    request.fulfil(actor, ledger.now())
     export = render(build_dossier(ledger, request.subject_id, controller=controller), format)
-    outcome = ledger.fulfil_data_request(
-        request_id, actor, delivery_sha256=export.sha256, delivery_format=export.format
-    )
-    return export, outcome
+    kept_until = None
+    if files is not None:
+        kept_until = files.keep(request_id, request.subject_id, export)
+    try:
+        outcome = ledger.fulfil_data_request(
+            request_id, actor, delivery_sha256=export.sha256, delivery_format=export.format
+        )
+    except BaseException:
+        if files is not None:
+            files.discard(request_id, export.sha256)
+        raise
+    return Delivery(export, outcome, kept_until)

@@ -163,10 +163,13 @@ def _csv_value(value: Cell) -> str:
 
 
 def csv_text(columns: tuple[str, ...] | list[str],
-             rows: list[tuple[Cell, ...]] | tuple[tuple[Cell, ...], ...]) -> str:
+             rows: list[tuple[Cell, ...]] | tuple[tuple[Cell, ...], ...],
+             header: bool = True) -> str:
+    """`header=False` for the later pieces of a CSV written in pieces."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
-    writer.writerow(columns)
+    if header:
+        writer.writerow(columns)
     for row in rows:
         writer.writerow([_csv_value(v) for v in row])
     return buffer.getvalue()

@@ -9,6 +9,9 @@ change nothing more: the command finds nothing due and writes nothing.
 
 What is due comes from the read side's `due_for_sweep` when one is given (cheap); without
 one it is found from the event log (`due_from_events`), which reads every open item.
+
+The sweep also deletes the sealed copies of delivered exports that are past their time or
+whose subject's key is gone (`delivered_files`); that is housekeeping, not an event.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from domain.incident import Incident
 from domain.tenant import Tenant
 from projections.queries import ReadSide
 
+from api.rights.delivered_files import DeliveredFiles
 from api.rights.scan import originators_of
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,7 @@ class SweepReport:
     overdue_incidents: list[UUID] = field(default_factory=list)
     failures: list[tuple[str, UUID, str]] = field(default_factory=list)
     position: int | None = None  # of the last event written, for read-your-writes
+    forgotten_deliveries: int = 0  # sealed copies of delivered exports deleted (no event)
 
     @property
     def changes(self) -> int:
@@ -61,6 +66,7 @@ class SweepReport:
             "overdue_requests": [str(i) for i in self.overdue_requests],
             "overdue_incidents": [str(i) for i in self.overdue_incidents],
             "failures": [{"kind": k, "id": str(i), "detail": d} for k, i, d in self.failures],
+            "forgotten_deliveries": self.forgotten_deliveries,
             "position": self.position,
         }
 
@@ -70,13 +76,18 @@ class SweepReport:
             f"{len(self.ended_grants)} grants ended, {len(self.purged_tenants)} tenants purged, "
             f"{len(self.overdue_requests)} subjects' requests and "
             f"{len(self.overdue_incidents)} incidents marked overdue"
+            + (f"; {self.forgotten_deliveries} kept exports deleted"
+               if self.forgotten_deliveries else "")
             + (f"; {len(self.failures)} failed" if self.failures else "")
         )
 
 
 def sweep(
-    ledger: Ledger, read_side: ReadSide | None = None, now: datetime | None = None
+    ledger: Ledger, read_side: ReadSide | None = None, now: datetime | None = None,
+    files: DeliveredFiles | None = None,
 ) -> SweepReport:
+    """`files`: the kept copies of delivered exports; by default those in the read side's
+    database when it has one."""
     now = now or ledger.now()
     due = due_items(ledger, read_side, now)
     report = SweepReport(now=now)
@@ -100,7 +111,27 @@ def sweep(
             if outcome is not None:
                 changed.append(item)
                 report.position = max(report.position or 0, outcome.position)
+    # After the purges, so the copies of a purged tenant's subjects go in the same run.
+    report.forgotten_deliveries = _forget_kept_exports(ledger, read_side, files, now)
     return report
+
+
+def _forget_kept_exports(
+    ledger: Ledger, read_side: ReadSide | None, files: DeliveredFiles | None, now: datetime
+) -> int:
+    """Housekeeping after the events: a failure here (the table being made by another process
+    at the same moment, say) must not undo the sweep's work; the next run tries again."""
+    try:
+        files = files or delivered_files_of(ledger, read_side)
+        return 0 if files is None else files.forget_expired(now)
+    except Exception:  # noqa: BLE001 - logged, and retried by the next run
+        log.warning("sweep: could not delete kept exports; trying again next run", exc_info=True)
+        return 0
+
+
+def delivered_files_of(ledger: Ledger, read_side: ReadSide | None) -> DeliveredFiles | None:
+    db = getattr(read_side, "db", None)
+    return None if db is None else DeliveredFiles(db, ledger.keys, ledger.clock)
 
 
 def _purge(ledger: Ledger, tenant_id: UUID) -> Outcome | None:
@@ -164,10 +195,17 @@ def sweep_every(
 ) -> None:
     """For `ledger serve` / `ledger worker`: sweep, wait, repeat until `stop` is set. An error
     is logged and the loop goes on; the next run picks up what this one missed."""
+    files: DeliveredFiles | None = None
     while not stop.is_set():
         try:
-            report = sweep(ledger, read_side)
-            if report.changes or report.failures:
+            if files is None:
+                # Made once, not every minute; a failure is left to `sweep` to log and retry.
+                try:
+                    files = delivered_files_of(ledger, read_side)
+                except Exception:  # noqa: BLE001
+                    files = None
+            report = sweep(ledger, read_side, files=files)
+            if report.changes or report.failures or report.forgotten_deliveries:
                 log.info("sweep: %s", report.summary())
         except Exception:  # noqa: BLE001 - a background loop must outlive one bad run
             log.exception("sweep failed; trying again in %s s", interval_seconds)

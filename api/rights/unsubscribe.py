@@ -16,6 +16,7 @@ import binascii
 import hmac
 from hashlib import sha256
 from html import escape
+from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives import hashes
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from domain import values
 from domain.application import Ledger, Outcome
 from domain.errors import InvalidInput, NotFound, SubjectErased
+from domain.subject import Subject
 from domain.values import ConsentMethod, ConsentStatus
 
 from api import keyfiles
@@ -45,9 +47,13 @@ def derive_secret(master_key: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(master_key)
 
 
-def unsubscribe_secret(settings: Settings) -> bytes:
-    """The links' HMAC key, derived from the configured (or generated) master key."""
-    return derive_secret(keyfiles.master_key(settings))
+def unsubscribe_secret(settings: Settings, keys: Any = None) -> bytes:
+    """The links' HMAC key, derived from the key store's derivation root when it keeps one
+    (it survives a rotation of the master key, so links already mailed keep working), else
+    from the configured (or generated) master key, which is what a store's first root is."""
+    master = keyfiles.master_key(settings)
+    root = keys.derivation_root(master) if hasattr(keys, "derivation_root") else master
+    return derive_secret(root)
 
 
 def _tag(secret: bytes, payload: bytes) -> bytes:
@@ -93,6 +99,18 @@ def read_unsubscribe_token(secret: bytes, token: str) -> tuple[UUID, str, str | 
     return UUID(bytes=payload[1:17]), purpose, channel
 
 
+def ensure_link_alive(ledger: Ledger, subject_id: UUID) -> Subject:
+    """The subject a genuine link names, or UnsubscribeLinkInvalid when they are unknown,
+    erased, or their tenant was purged (no key left): a dead link looks like a forged one."""
+    try:
+        subject = ledger.subject(subject_id)
+    except NotFound:
+        raise UnsubscribeLinkInvalid() from None
+    if subject.erased or ledger.keys.get(subject_id) is None:
+        raise UnsubscribeLinkInvalid()
+    return subject
+
+
 def unsubscribe(
     ledger: Ledger, subject_id: UUID, purpose: str, channel: str | None = None
 ) -> Outcome | None:
@@ -100,20 +118,24 @@ def unsubscribe(
     nothing to withdraw (never given, or withdrawn already), so a second click adds no
     event. An erased subject, or one whose tenant was purged, makes the link invalid."""
     purpose = values.purpose(purpose).value
-    try:
-        subject = ledger.subject(subject_id)
-    except NotFound:
-        raise UnsubscribeLinkInvalid() from None
-    if subject.erased or ledger.keys.get(subject_id) is None:
-        raise UnsubscribeLinkInvalid()
-    state = subject.consents.get(purpose)
-    if state is None or state["status"] != ConsentStatus.GIVEN.value:
-        return None
-    try:
-        return ledger.withdraw_consent(
-            subject_id, purpose, ConsentMethod.UNSUBSCRIBE_LINK.value, ACTOR,
+    ensure_link_alive(ledger, subject_id)
+
+    def withdraw_if_given(subject: Subject) -> bool:
+        # Decided on the fresh read of each attempt: of two clicks at once, the one that
+        # loses the race finds the consent withdrawn and records nothing.
+        state = subject.consents.get(purpose)
+        if state is None or state["status"] != ConsentStatus.GIVEN.value:
+            return False
+        subject.withdraw_consent(
+            purpose, ConsentMethod.UNSUBSCRIBE_LINK.value, ACTOR, ledger.now(),
             channel=channel or state["channel"], notice_version=state["notice_version"],
         )
+        return True
+
+    try:
+        # The Ledger's conditional-change plumbing (as the sweep's commands use): a
+        # withdrawal only when one is due, retried on a concurrent write.
+        return ledger._maybe(subject_id, Subject, withdraw_if_given)
     except SubjectErased:
         raise UnsubscribeLinkInvalid() from None  # erased between the check and the withdrawal
 

@@ -1,19 +1,36 @@
-"""Subjects' requests after receipt: verify, extend, quote, accept or decline, fulfil, reject (officer)."""
+"""Subjects' requests after receipt: verify, extend, quote, accept or decline, fulfil, reject
+(officer); the export delivered for an access or portability request, downloaded again."""
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
-from api.dependencies import LedgerDep, Officer, OfficerOrAuditor, ReadDep, not_found
+from api.dependencies import (
+    CurrentLedgerDep,
+    LedgerDep,
+    Officer,
+    OfficerOrAuditor,
+    ReadDep,
+    SettingsDep,
+    not_found,
+)
 from api.idempotency import IdempotentRoute
 from api.paging import Page, PagingDep, fetch_page
-from api.problems import documented
+from api.problems import ProblemException, documented, field_problem
+from api.rights.delivered_files import DeliveredFiles, DeliveryGone
+from api.rights.delivery import deliver_and_keep, is_delivered_with_export
+from api.rights.export_formats import FORMATS, Export
+from api.rights.receipts import controller_from_settings
 from api.schemas.data_requests import (
     DataRequestChanged,
+    DataRequestFulfilled,
     DataRequestOut,
+    DeliveryOut,
     Extension,
     Fulfilment,
     IdentityVerification,
@@ -22,6 +39,7 @@ from api.schemas.data_requests import (
 )
 from domain.application import Outcome
 from domain.data_request import DataRequest
+from domain.values import DataRequestKind
 
 router = APIRouter(
     prefix="/v1/requests", tags=["subjects' requests"], route_class=IdempotentRoute,
@@ -40,12 +58,69 @@ def request_view(request: DataRequest) -> dict[str, Any]:
         "kind": request.kind, "channel": request.channel, "status": request.status,
         "received_at": request.received_at, "due_at": request.due_at,
         "overdue": request.overdue, "identity_verified": request.identity_verified,
-        "quote": request.quote, "delivery_sha256": request.delivery_sha256,
+        "extended_months": request.extended_months, "quote": request.quote,
+        "delivery_sha256": request.delivery_sha256,
     }
 
 
 def changed(outcome: Outcome) -> DataRequestChanged:
     return DataRequestChanged(**request_view(outcome.aggregate), position=outcome.position)
+
+
+_files_lock = threading.Lock()
+
+
+def delivered_files(request: Request) -> DeliveredFiles:
+    """The kept copies of delivered exports, in the store's ordinary database (its table is
+    made on first use, like the idempotency keys')."""
+    state = request.app.state
+    files = getattr(state, "delivered_files", None)
+    if files is None:
+        with _files_lock:
+            files = getattr(state, "delivered_files", None)
+            if files is None:
+                stores = state.stores
+                files = DeliveredFiles(stores.db, stores.keys, stores.ledger.clock)
+                state.delivered_files = files
+    return files
+
+
+FilesDep = Annotated[DeliveredFiles, Depends(delivered_files)]
+DOWNLOAD = {
+    200: {
+        "description": "the file: xlsx, a zip of CSV files, or JSON; its SHA-256 in "
+        "`X-Content-SHA256`",
+        "content": {
+            **{
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type, _, _ in FORMATS.values() if media_type != "application/json"
+            },
+            "application/json": {"schema": {"type": "object"}},
+        },
+        "headers": {
+            "X-Content-SHA256": {
+                "description": "lowercase hex SHA-256 of the body",
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            },
+            "Content-Disposition": {
+                "description": "attachment, with the file's name", "schema": {"type": "string"},
+            },
+        },
+    },
+}
+
+
+def export_response(export: Export, headers: dict[str, str] | None = None) -> Response:
+    """A built export as a download, with its hash so the receiver can check it."""
+    return Response(
+        export.content, media_type=export.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "X-Content-SHA256": export.sha256,
+            "Cache-Control": "no-store",  # personal data: no cache may keep a copy
+            **(headers or {}),
+        },
+    )
 
 
 @router.get("", responses=READ)
@@ -108,13 +183,74 @@ def decline_quote(request_id: UUID, caller: Officer, ledger: LedgerDep) -> DataR
 
 @router.post("/{request_id}/fulfil", responses=WRITE)
 def fulfil(
-    request_id: UUID, caller: Officer, ledger: LedgerDep, body: Fulfilment | None = None
-) -> DataRequestChanged:
-    """Close the request as done; fulfilling an erasure request erases the subject."""
+    request_id: UUID, caller: Officer, ledger: LedgerDep, settings: SettingsDep,
+    files: FilesDep, body: Fulfilment | None = None,
+) -> DataRequestFulfilled:
+    """Close the request as done. An access or portability request is fulfilled with the
+    subject's export, built now in `format` (xlsx by default): its SHA-256 is recorded on the
+    request and the very bytes can be downloaded from `delivery.url`. Fulfilling an erasure
+    request erases the subject."""
     body = body or Fulfilment()
-    return changed(ledger.fulfil_data_request(
+    request = ledger.data_request(request_id)
+    exported = is_delivered_with_export(request.kind)
+    if body.format is not None and not exported:
+        raise field_problem(
+            "format", f"only access and portability requests are fulfilled with an export; "
+            f"this is a {request.kind} request",
+        )
+    if body.format is not None and body.delivery_sha256 is not None:
+        raise field_problem(
+            "delivery_sha256", "give either format (the ledger builds and delivers the export) "
+            "or the hash of what you delivered yourself, not both",
+        )
+    if body.delivery_format is not None and body.delivery_sha256 is None:
+        raise field_problem("delivery_format", "goes with delivery_sha256; to choose the "
+                            "format of the export the ledger builds, give format")
+    if exported and body.delivery_sha256 is None:
+        delivery = deliver_and_keep(
+            ledger, request_id, caller.actor, body.format or "xlsx",
+            controller_from_settings(settings), files,
+        )
+        export = delivery.export
+        return DataRequestFulfilled(
+            **request_view(delivery.outcome.aggregate), delivery_format=export.format,
+            position=delivery.outcome.position,
+            delivery=DeliveryOut(
+                format=export.format, filename=export.filename, media_type=export.media_type,
+                size=len(export.content), sha256=export.sha256,
+                url=None if delivery.kept_until is None else f"{router.prefix}/{request_id}/delivery",
+                kept_until=delivery.kept_until,
+            ),
+        )
+    outcome = ledger.fulfil_data_request(
         request_id, caller.actor, body.delivery_sha256, body.delivery_format
-    ))
+    )
+    if request.kind == DataRequestKind.ERASURE.value:
+        files.forget_subject(request.subject_id)  # unreadable now; no reason to keep the rows
+    return DataRequestFulfilled(
+        **request_view(outcome.aggregate), delivery_format=body.delivery_format,
+        position=outcome.position,
+    )
+
+
+@router.get(
+    "/{request_id}/delivery", response_model=None,
+    responses={**DOWNLOAD, **documented(410)},
+)
+def download_delivery(
+    request_id: UUID, caller: Officer, ledger: CurrentLedgerDep, files: FilesDep
+) -> Response:
+    """Exactly the bytes delivered when the request was fulfilled, whose SHA-256 the ledger
+    recorded. Kept sealed with the subject's key for a limited time: 410 once they are gone
+    (after that time, or at once when the subject is erased or their tenant purged)."""
+    request = ledger.data_request(request_id)
+    if request.delivery_sha256 is None:
+        raise ProblemException(404, f"no export was delivered for request {request_id}")
+    try:
+        kept = files.fetch(request_id, request.delivery_sha256)
+    except DeliveryGone as gone:
+        raise ProblemException(410, gone.detail) from None
+    return export_response(kept.export)
 
 
 @router.post("/{request_id}/reject", responses=WRITE)

@@ -1,12 +1,15 @@
-"""Subjects: registered by the vendor's systems, read by officers, auditors and their customer."""
+"""Subjects: registered by the vendor's systems, read by officers, auditors and their customer;
+their export, consent receipts and unsubscribe links."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from api.auth import Caller, Role
@@ -17,6 +20,7 @@ from api.dependencies import (
     OfficerOrAuditor,
     OfficerOrSystem,
     ReadDep,
+    SettingsDep,
     System,
     allow,
     ensure_own_tenant,
@@ -25,10 +29,19 @@ from api.dependencies import (
 from api.idempotency import IdempotentRoute
 from api.paging import Page, PagingDep, fetch_page
 from api.problems import ProblemException, documented, field_problem
-from api.routers.data_requests import changed
+from api.rights.dossier import build_dossier
+from api.rights.export_formats import render
+from api.rights.receipts import consent_receipt, consent_receipts, controller_from_settings
+from api.rights.unsubscribe import (
+    list_unsubscribe_headers,
+    mint_unsubscribe_url,
+    unsubscribe_secret,
+)
+from api.routers.data_requests import DOWNLOAD, changed, export_response
 from api.schemas.common import Written
-from api.schemas.data_requests import DataRequestChanged, DataRequestCreate
+from api.schemas.data_requests import DataRequestChanged, DataRequestCreate, ExportFormat
 from api.schemas.masking import PERSONAL_FIELDS, for_caller
+from api.schemas.rights import ConsentReceiptOut, UnsubscribeLink
 from api.schemas.subjects import (
     HistoryEvent,
     SubjectCreate,
@@ -36,7 +49,8 @@ from api.schemas.subjects import (
     SubjectPatch,
     UnsubscribeLinkCreate,
 )
-from domain.errors import NotFound
+from domain.errors import NotFound, SubjectErased
+from domain.values import Purpose
 
 router = APIRouter(
     prefix="/v1/subjects", tags=["subjects"], route_class=IdempotentRoute,
@@ -45,10 +59,6 @@ router = APIRouter(
 WRITE = documented(409)
 READ = documented(503)
 SubjectReader = Annotated[Caller, Depends(allow(Role.OFFICER, Role.AUDITOR, Role.CUSTOMER))]
-SUBJECTS_RIGHTS_ISSUE = (
-    "comes with the subjects' rights issue (export as xlsx/json/csv, unsubscribe links); "
-    "not built yet"
-)
 
 
 def answer(caller: Caller, profile: dict[str, Any], as_of: datetime | None = None) -> SubjectOut:
@@ -131,6 +141,8 @@ def subject_history(
         start = int(page.after) if page.after else 0
     except ValueError:
         raise field_problem("after", "is not a cursor this API gave out", "query") from None
+    if not 0 <= start < 2**63:
+        raise field_problem("after", "is not a cursor this API gave out", "query")
     items: list[dict[str, Any]] = []
     more = False
     for event in ledger.subject_events(subject_id):
@@ -171,25 +183,90 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-@router.get(
-    "/{subject_id}/export", responses=documented(501),
-    response_description="(not built yet: 501)",
-)
+@router.get("/{subject_id}/export", response_model=None, responses=DOWNLOAD)
 def export_subject(
-    subject_id: UUID, caller: Officer,
-    format: Annotated[str, Query(pattern="^(xlsx|json|csv)$")] = "json",
-) -> None:
-    """Everything held about the subject (comes with the subjects' rights issue)."""
-    raise ProblemException(501, f"the export {SUBJECTS_RIGHTS_ISSUE}")
+    subject_id: UUID, caller: Officer, ledger: CurrentLedgerDep, settings: SettingsDep,
+    format: Annotated[
+        ExportFormat,
+        Query(description="xlsx (one sheet per kind), json, or csv (a zip of one file per kind)"),
+    ] = "json",
+) -> Response:
+    """Everything held about the subject, read from the ledger's events at this moment:
+    profile, its history, consents with their receipts, requests, disclosures and the staff
+    accesses that concerned them. `X-Ledger-Position` is the last event it reflects.
+    An erased subject's export keeps the record with every personal field "[erased]"."""
+    dossier = build_dossier(ledger, subject_id, controller=controller_from_settings(settings))
+    return export_response(
+        render(dossier, format), {"X-Ledger-Position": str(dossier.position)}
+    )
+
+
+@router.get("/{subject_id}/consent-receipts")
+def list_consent_receipts(
+    subject_id: UUID, caller: OfficerOrAuditor, ledger: CurrentLedgerDep,
+    settings: SettingsDep, page: PagingDep,
+    purpose: Annotated[Purpose | None, Query(description="only this purpose's receipts")] = None,
+) -> Page[ConsentReceiptOut]:
+    """A receipt (ISO/IEC TS 27560) for every consent given or withdrawn, oldest first
+    (`after` is the subject's event version, as in the history)."""
+    try:
+        start = int(page.after) if page.after else 0
+    except ValueError:
+        raise field_problem("after", "is not a cursor this API gave out", "query") from None
+    if not 0 <= start < 2**63:
+        raise field_problem("after", "is not a cursor this API gave out", "query")
+    receipts = [
+        r for r in consent_receipts(
+            ledger, subject_id, controller_from_settings(settings),
+            None if purpose is None else purpose.value,
+        )
+        if _version(r.record_id) > start
+    ]
+    shown = receipts[:page.limit]
+    more = len(receipts) > page.limit
+    return Page[ConsentReceiptOut](
+        items=[ConsentReceiptOut.model_validate(asdict(r)) for r in shown],
+        next=str(_version(shown[-1].record_id)) if more else None,
+    )
+
+
+def _version(record_id: str) -> int:
+    return int(record_id.rsplit(":", 1)[1])
+
+
+@router.get("/{subject_id}/consent-receipts/{record_id}")
+def get_consent_receipt(
+    subject_id: UUID, caller: OfficerOrAuditor, ledger: CurrentLedgerDep, settings: SettingsDep,
+    record_id: Annotated[
+        str, Path(max_length=100, description="`<subject id>:<version>` from the list")
+    ],
+) -> ConsentReceiptOut:
+    """One consent receipt; 404 unless it is one of this subject's."""
+    receipt = consent_receipt(ledger, subject_id, record_id, controller_from_settings(settings))
+    return ConsentReceiptOut.model_validate(asdict(receipt))
 
 
 @router.post(
-    "/{subject_id}/unsubscribe-links", responses=documented(501),
-    response_description="(not built yet: 501)",
+    "/{subject_id}/unsubscribe-links", status_code=status.HTTP_201_CREATED, responses=WRITE
 )
-def unsubscribe_link(subject_id: UUID, body: UnsubscribeLinkCreate, caller: System) -> None:
-    """A link that withdraws consent without logging in (comes with the subjects' rights issue)."""
-    raise ProblemException(501, f"unsubscribe links {SUBJECTS_RIGHTS_ISSUE}")
+def unsubscribe_link(
+    subject_id: UUID, body: UnsubscribeLinkCreate, caller: System, ledger: LedgerDep,
+    settings: SettingsDep,
+) -> UnsubscribeLink:
+    """A link that withdraws this consent without logging in (RFC 8058 one-click), for the
+    mail's `List-Unsubscribe` headers. Minting records nothing; using it does. 409 once the
+    subject is erased (or their tenant purged): there is nobody left to write to."""
+    subject = ledger.subject(subject_id)
+    if subject.erased or ledger.keys.get(subject_id) is None:
+        raise SubjectErased()
+    purpose = body.purpose.value
+    channel = None if body.channel is None else body.channel.value
+    secret = unsubscribe_secret(settings, ledger.keys)
+    url = mint_unsubscribe_url(settings, secret, subject_id, purpose, channel)
+    return UnsubscribeLink(
+        url=url, subject_id=subject_id, purpose=purpose, channel=channel,
+        headers=list_unsubscribe_headers(url),
+    )
 
 
 @router.post("/{subject_id}/requests", status_code=status.HTTP_201_CREATED, responses=WRITE)

@@ -154,7 +154,9 @@ class AccessLogEntry(BaseModel):
     action: str | None = None
     resource: str | None = None
     request_id: UUID | None = None
-    outcome: str = Field(description="allowed, refused or disclosed")
+    outcome: str = Field(description="allowed, refused, disclosed or purged")
     detail: str | None = Field(
-        None, description="why it was refused, or the legal basis and reference of a disclosure"
+        None,
+        description="why it was refused, the legal basis and reference of a disclosure, or "
+        "what a purge did",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -33,8 +34,8 @@ class DataRequestOut(BaseModel):
             "id": REQUEST_ID, "subject_id": SUBJECT_ID, "tenant_id": TENANT_ID,
             "kind": "access", "channel": "email", "status": "received",
             "received_at": "2026-01-05T09:00:00Z", "due_at": "2026-02-05T09:00:00Z",
-            "overdue": False, "identity_verified": False, "quote": None,
-            "delivery_sha256": None,
+            "overdue": False, "identity_verified": False, "extended_months": 0,
+            "quote": None, "delivery_sha256": None, "delivery_format": None,
         }
     )
 
@@ -50,8 +51,12 @@ class DataRequestOut(BaseModel):
     due_at: Moment
     overdue: bool = False
     identity_verified: bool = False
+    extended_months: int = 0
     quote: Quote | None = None
-    delivery_sha256: str | None = None
+    delivery_sha256: str | None = Field(
+        None, description="SHA-256 (lowercase hex) of the export delivered, once fulfilled"
+    )
+    delivery_format: str | None = Field(None, description="xlsx, json or csv")
 
 
 class DataRequestChanged(DataRequestOut):
@@ -60,8 +65,8 @@ class DataRequestChanged(DataRequestOut):
             "id": REQUEST_ID, "subject_id": SUBJECT_ID, "tenant_id": TENANT_ID,
             "kind": "access", "channel": "email", "status": "verified",
             "received_at": "2026-01-05T09:00:00Z", "due_at": "2026-02-05T09:00:00Z",
-            "overdue": False, "identity_verified": True, "quote": None,
-            "delivery_sha256": None, "position": 31,
+            "overdue": False, "identity_verified": True, "extended_months": 0,
+            "quote": None, "delivery_sha256": None, "delivery_format": None, "position": 31,
         }
     )
 
@@ -88,16 +93,77 @@ class QuoteCreate(Body):
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
 
 
+ExportFormat = Literal["xlsx", "json", "csv"]
+
+
 class Fulfilment(Body):
     model_config = body_config(
-        {}, {"delivery_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-             "delivery_format": "xlsx"},
+        {"format": "xlsx"},
+        {},
+        {"delivery_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+         "delivery_format": "paper"},
     )
 
-    delivery_sha256: str | None = Field(
-        None, pattern="^[0-9a-f]{64}$", description="SHA-256 (lowercase hex) of what was delivered"
+    format: ExportFormat | None = Field(
+        None,
+        description="access and portability: the ledger builds the subject's export in this "
+        "format (xlsx when nothing is given), records its SHA-256 and keeps a sealed copy to "
+        "download from `delivery.url`",
     )
-    delivery_format: str | None = Field(None, max_length=20)
+    delivery_sha256: str | None = Field(
+        None, pattern="^[0-9a-f]{64}$",
+        description="instead of `format`: the SHA-256 (lowercase hex) of something delivered "
+        "outside the ledger",
+    )
+    delivery_format: str | None = Field(None, max_length=20, description="with `delivery_sha256`")
+
+
+class DeliveryOut(BaseModel):
+    model_config = examples(
+        {"format": "xlsx", "filename": f"subject-{SUBJECT_ID}-20260105T090000Z.xlsx",
+         "media_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "size": 18734,
+         "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+         "url": f"/v1/requests/{REQUEST_ID}/delivery", "kept_until": "2026-02-04T09:00:00Z"}
+    )
+
+    format: str
+    filename: str
+    media_type: str
+    size: int = Field(description="bytes")
+    sha256: str = Field(description="equals the request's recorded `delivery_sha256`")
+    url: str | None = Field(
+        description="GET it (officer) for exactly these bytes; null when no copy could be "
+        "kept (the subject has no data key left)"
+    )
+    kept_until: Moment | None = Field(
+        description="the sealed copy is deleted then, or at once when the subject is erased"
+    )
+
+
+class DataRequestFulfilled(DataRequestChanged):
+    model_config = examples(
+        {
+            "id": REQUEST_ID, "subject_id": SUBJECT_ID, "tenant_id": TENANT_ID,
+            "kind": "access", "channel": "email", "status": "fulfilled",
+            "received_at": "2026-01-05T09:00:00Z", "due_at": "2026-02-05T09:00:00Z",
+            "overdue": False, "identity_verified": True, "extended_months": 0, "quote": None,
+            "delivery_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "delivery_format": "xlsx", "position": 33,
+            "delivery": {
+                "format": "xlsx", "filename": f"subject-{SUBJECT_ID}-20260105T090000Z.xlsx",
+                "media_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "size": 18734,
+                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "url": f"/v1/requests/{REQUEST_ID}/delivery",
+                "kept_until": "2026-02-04T09:00:00Z",
+            },
+        }
+    )
+
+    delivery: DeliveryOut | None = Field(
+        None, description="the export the ledger built and delivered (access and portability)"
+    )
 
 
 class Rejection(Body):

@@ -3,7 +3,8 @@
 Roles, in the order of each row's expectations: no token, staff (the requester "sam"), the
 customer of the tenant concerned, a customer of another tenant, officer, system, auditor.
 A role that may not do something gets 403 whatever it names; a customer naming another
-tenant's thing gets 404 (never 403); a person without a token gets 401 everywhere but /healthz.
+tenant's thing gets 404 (never 403); a person without a token gets 401 everywhere but /healthz
+and the one-click unsubscribe link.
 
 Checks that change state run on a fresh scene each, so every expectation is about the role
 alone, not about what an earlier case left behind.
@@ -15,7 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROLES, World
+from uuid import UUID
+
+from api.rights.unsubscribe import mint_token, unsubscribe_secret
+from tests.e2e.conftest import ROLES, Scene, World
 
 GIVEN = {"status": "given", "notice_version": "2026-01", "method": "web_form"}
 ACCESS = {"scope": "read", "resources": ["orders"], "reason": "ticket", "duration_minutes": 60}
@@ -45,9 +49,14 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("PUT", "/v1/subjects/{S}/consents/profiling", GIVEN, "401 403 403 403 200 200 403"),
     ("GET", "/v1/subjects/{S}/consents/info_mail", None, "401 403 403 403 200 200 200"),
     ("GET", "/v1/subjects/{S}/history", None, "401 403 403 403 200 403 200"),
-    ("GET", "/v1/subjects/{S}/export?format=json", None, "401 403 403 403 501 403 403"),
+    ("GET", "/v1/subjects/{S}/export?format=json", None, OFFICER_ONLY),
+    ("GET", "/v1/subjects/{S}/consent-receipts", None, "401 403 403 403 200 403 200"),
+    ("GET", "/v1/subjects/{S}/consent-receipts/{S}:2", None, "401 403 403 403 200 403 200"),
     ("POST", "/v1/subjects/{S}/unsubscribe-links", {"purpose": "info_mail"},
-     "401 403 403 403 403 501 403"),
+     "401 403 403 403 403 201 403"),
+    # The one-click link: anyone may use it, token or not (the link is the authority)
+    ("GET", "/v1/unsubscribe/{LINK}", None, "200 200 200 200 200 200 200"),
+    ("POST", "/v1/unsubscribe/{LINK}", None, "200 200 200 200 200 200 200"),
     # Subjects' requests
     ("POST", "/v1/subjects/{S}/requests", {"kind": "objection", "channel": "email"},
      "401 403 403 403 201 201 403"),
@@ -59,6 +68,8 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("POST", "/v1/requests/{Q}/accept-quote", None, OFFICER_ONLY),
     ("POST", "/v1/requests/{Q}/decline-quote", None, OFFICER_ONLY),
     ("POST", "/v1/requests/{V}/fulfil", None, OFFICER_ONLY),
+    # Before it is fulfilled there is nothing to download: the officer passes the role gate.
+    ("GET", "/v1/requests/{V}/delivery", None, "401 403 403 403 404 403 403"),
     ("POST", "/v1/requests/{D}/reject", {"reason": "identity not proven"}, OFFICER_ONLY),
     # Staff access
     ("POST", "/v1/tenants/{T}/access-requests", ACCESS, "401 201 403 403 403 403 403"),
@@ -81,6 +92,9 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/v1/incidents/{I}", None, NONE_OWN_OTHER),
     # Auditors' proofs (the verifiable-history router)
     ("GET", "/v1/audit/events", None, "401 403 403 403 403 403 200"),
+    # Bulk consent import
+    ("POST", "/v1/consents:batch", {"decisions": [{"subject_id": "{S}", **GIVEN, "purpose": "profiling"}]},
+     "401 403 403 403 200 200 403"),
 ]
 
 
@@ -99,7 +113,8 @@ def test_each_role_gets_exactly_the_status_the_contract_gives_it(
     changes_state = method != "GET" and status < 300
     scene = world.scene(fresh=changes_state)
     response = world.client.request(
-        method, scene.fill(path), json=scene.fill(body), headers=world.headers(role, scene)
+        method, scene.fill(_with_link(world, scene, path)), json=scene.fill(body),
+        headers=world.headers(role, scene),
     )
     assert response.status_code == status, response.text
     if status >= 400:
@@ -118,10 +133,19 @@ def test_the_matrix_covers_every_route_of_the_api(world: World) -> None:
     assert {route for route in routes if not route[1].startswith("/v1/audit/")} - covered == set()
 
 
+def _with_link(world: World, scene: Scene, path: str) -> str:
+    """`{LINK}`: a genuine unsubscribe token for the scene's subject and its given consent."""
+    if "{LINK}" not in path:
+        return path
+    secret = unsubscribe_secret(world.settings, world.ledger.keys)
+    return path.replace("{LINK}", mint_token(secret, UUID(scene.ids["S"]), "info_mail"))
+
+
 PATH_NAMES = {
     "{T}": "{tenant_id}", "{X}": "{tenant_id}", "{S}": "{subject_id}", "{I}": "{incident_id}",
     **{short: "{request_id}" for short in ("{R}", "{G}", "{D}", "{P}", "{Q}", "{V}")},
     "/consents/profiling": "/consents/{purpose}", "/consents/info_mail": "/consents/{purpose}",
+    "/consent-receipts/{subject_id}:2": "/consent-receipts/{record_id}", "{LINK}": "{token}",
 }
 
 

@@ -34,16 +34,14 @@ from tests.conftest import make_settings
 
 @schemathesis.check
 def no_server_error_but_those_documented(ctx: Any, response: Any, case: Any) -> bool | None:
-    """No 5xx, except two the contract documents: 503 (with Retry-After) for a `min_position`
-    the read side has not reached (generated positions lie far in the future), and 501 for
-    the two routes that come with the subjects' rights issue."""
+    """No 5xx, except the one the contract documents: 503 (with Retry-After) for a
+    `min_position` the read side has not reached (generated positions lie far in the future)."""
     status = response.status_code
     lagging = (
         status == 503 and "min_position" in (case.query or {})
         and "retry-after" in {name.lower() for name in response.headers}
     )
-    not_yet_built = status == 501 and "501" in case.operation.definition.raw["responses"]
-    if lagging or not_yet_built:
+    if lagging:
         return True
     return not_a_server_error(ctx, response, case)
 

@@ -252,3 +252,75 @@ def test_with_the_read_models_caught_up_the_sweep_finds_the_same_work_and_then_n
     )
     assert second.changes == 0
     assert all(not ids for ids in read.read_models.due_for_sweep(clock.now()).values())
+
+
+def test_ledger_worker_with_sweep_expires_what_falls_due_and_stops_cleanly(tmp_path) -> None:
+    """`ledger worker --sweep` as its own process, on the real clock: a pending request made
+    to expire after about a second is expired by the worker's sweep, not by this test."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from api import keyfiles
+    from api.wiring import open_stores
+    from tests.conftest import make_settings
+
+    url = f"sqlite:///{tmp_path}/ledger.sqlite"
+    env = {
+        **os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_DATA_DIR": str(tmp_path / "var"),
+        "LEDGER_PENDING_REQUEST_HOURS": "0.0003", "LEDGER_SWEEP_INTERVAL_SECONDS": "0.2",
+    }
+    settings = make_settings(url, tmp_path / "var", pending_request_hours=0.0003)
+    keyfiles.ensure_all(settings)
+    stores = open_stores(settings)
+    try:
+        tenant = stores.ledger.open_tenant("Acme", "officer").aggregate
+        request = stores.ledger.request_access(tenant.id, "staff-1", "read", ["o"], "t").aggregate
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "worker", "--no-sealer", "--sweep"],
+            cwd=Path(__file__).resolve().parents[2], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60  # bounded; it takes a second or two
+            while time.monotonic() < deadline:
+                if stores.ledger.access_request(request.id).status == "expired":
+                    break
+                time.sleep(0.1)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            output, _ = worker.communicate(timeout=30)
+        assert stores.ledger.access_request(request.id).status == "expired", output
+        expired = _last_event(stores, request.id)
+        assert isinstance(expired, AccessRequest.Expired)
+    finally:
+        stores.close()
+    assert worker.returncode == 0 and "sweep" in output and "worker stopped" in output, output
+
+
+def test_the_purge_is_in_the_tenants_access_log_and_a_rebuild_gives_the_same_rows(
+    stores: Stores, clock: MovableClock
+) -> None:
+    from projections import rebuild
+    from projections.all_read_models import read_model_projections
+    from projections.read_models import ReadModels
+
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    ledger.register_subject("Ann", "ann@example.org", "app", tenant.id)
+    ledger.terminate_tenant(tenant.id, "officer")
+    clock.move(days=60, seconds=1)
+    assert sweep(ledger).purged_tenants == [tenant.id]
+    lookup = b"k" * 32
+    projections = read_model_projections(stores.keys, lookup)
+    rebuild.rebuild(ledger, stores.db, projections)
+
+    log = ReadModels(stores.db, stores.keys, lookup, clock=clock).access_log(tenant.id)["items"]
+
+    assert [(e["action"], e["outcome"], e["actor"], e["resource"]) for e in log] == [
+        ("purge", "purged", ACTOR, f"tenants/{tenant.id}")
+    ]
+    assert log[0]["at"] == clock.now()
+    assert rebuild.check(ledger, stores.db, stores.keys, projections).ok

@@ -23,7 +23,8 @@ def start_read_side(
     from projections.read_side import open_read_side
 
     return open_read_side(
-        stores.ledger, stores.db, stores.keys, keyfiles.master_key(settings),
+        stores.ledger, stores.db, stores.keys,
+        stores.keys.derivation_root(keyfiles.master_key(settings)),
         poll_interval=settings.poll_interval_ms / 1000, clock=clock,
         run_projections=run_projections,
     )
@@ -38,7 +39,7 @@ def _open() -> tuple[Settings, Stores, list[Any]]:
 
     settings = get_settings()
     stores = open_stores(settings)
-    lookup_key = email_lookup_key(keyfiles.master_key(settings))
+    lookup_key = email_lookup_key(stores.keys.derivation_root(keyfiles.master_key(settings)))
     return settings, stores, read_model_projections(stores.keys, lookup_key)
 
 
@@ -196,6 +197,10 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s"
         )
+        from api import logging_setup
+
+        # The worker logs as much as the API: the same scrubbing of secrets and personal data.
+        logging_setup.install_redaction(logging_setup.known_secrets(settings))
         stopping = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())

@@ -5,12 +5,18 @@ atomic across threads and processes), runs, and stores its answer. A request wit
 same key, caller and body returns the stored answer (waiting while the first is still
 running); the same key with another body is a 422. Answers of 500 and above are not kept,
 so a retry after a failure runs again. Keys live 24 hours.
+
+The database may go away while a request runs (a restart, a failover). Storing the answer or
+freeing the key then rides out a short outage, and the decided answer reaches the client
+either way; a claim whose process never came back (killed, or the database stayed away) lapses
+after ABANDONED_AFTER, so its key is not blocked for a day.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -23,7 +29,13 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import caller_from_request
-from api.problems import FieldProblem, ProblemException, problem_response, response_for
+from api.problems import (
+    FieldProblem,
+    ProblemException,
+    database_unavailable,
+    problem_response,
+    response_for,
+)
 from domain.clock import Clock
 from projections.database import Database
 
@@ -34,6 +46,12 @@ POLL_SECONDS = 0.02
 MAX_KEY_LENGTH = 255
 SWEEP_EVERY = 500  # claims between two deletions of expired keys
 KEPT_HEADERS = ("location",)
+# Longer than any request runs, so only a claim whose process died (or lost the database for
+# good) is taken over by a retry.
+ABANDONED_AFTER = timedelta(minutes=2)
+SETTLE_SECONDS = 15.0  # how long storing an answer or freeing a key waits out an outage
+
+log = logging.getLogger("ledger.api")
 
 MINE, DONE, BUSY = "mine", "done", "busy"
 
@@ -77,10 +95,12 @@ class IdempotencyStore:
         if self._claims % SWEEP_EVERY == 0:
             self.forget_expired()  # keeps the table to about one day of keys
         with self.db.transaction() as cur:
-            # A key older than its lifetime is forgotten: the request counts as new.
+            # A key older than its lifetime is forgotten, and an in-progress claim older than
+            # ABANDONED_AFTER was abandoned: either way the request counts as new.
             cur.execute(
-                "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND created_at < %s",
-                (actor, key, _stamp(now - LIFETIME)),
+                "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND (created_at < %s "
+                "OR (status IS NULL AND created_at < %s))",
+                (actor, key, _stamp(now - LIFETIME), _stamp(now - ABANDONED_AFTER)),
             )
             cur.execute(
                 "INSERT INTO idempotency_keys (actor, key, body_sha256, created_at) "
@@ -215,16 +235,37 @@ async def _once(
     except Exception as error:
         answer = response_for(request, error)
         if answer is None:
-            await run_in_threadpool(store.release, actor, key)
+            await _settle(store.release, actor, key)
             raise
         response = answer
     except BaseException:
         # Cancelled (the client went away): free the key so a retry is not stuck behind it.
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(store.release, actor, key)
+            await _settle(store.release, actor, key)
         raise
     if response.status_code >= 500:
-        await run_in_threadpool(store.release, actor, key)
+        await _settle(store.release, actor, key)
         return response
-    await run_in_threadpool(store.finish, actor, key, response.status_code, _stored(response))
+    await _settle(store.finish, actor, key, response.status_code, _stored(response))
     return response
+
+
+async def _settle(step: Callable[..., Any], *args: Any) -> None:
+    """Store the answer or free the key, waiting out a short database outage. The answer is
+    decided (a write may already be in the log), so it goes to the client even if this fails:
+    the claim then stays in progress and lapses after ABANDONED_AFTER."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    pause = 0.1
+    while True:
+        try:
+            await run_in_threadpool(step, *args)
+            return
+        except Exception as error:
+            if not database_unavailable(error) or time.monotonic() + pause > deadline:
+                log.warning(
+                    "could not %s an idempotency key (%s); the claim lapses in %s",
+                    step.__name__, type(error).__name__, ABANDONED_AFTER,
+                )
+                return
+        await anyio.sleep(pause)
+        pause = min(pause * 2, 1.0)

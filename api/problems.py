@@ -3,14 +3,20 @@
 The domain raises NotFound, InvalidInput (naming the field), NotPermitted and StateConflict;
 this module is the only place that knows which HTTP status each family means. Anything a
 client can send ends here as a 4xx with a `detail` a person can act on, never a 500.
+
+A database that does not answer (restarting, failing over, out of connections) is not a bug
+either: it is 503 with `Retry-After`, so clients and load balancers retry instead of giving up.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
+from eventsourcing import persistence as es_persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -28,6 +34,21 @@ from domain.errors import (
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("ledger.api")
+
+# A restart or a failover takes seconds; asking again sooner only adds load.
+UNAVAILABLE_RETRY_AFTER_SECONDS = "2"
+# Connection lost, refused, timed out, pool exhausted, server shutting down or starting up, and
+# transient conflicts the server asks to retry (deadlock, serialization failure): psycopg puts
+# all of these under OperationalError; InterfaceError is a connection used after it broke.
+# eventsourcing re-raises them as its own classes of the same names.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    es_persistence.OperationalError,
+    es_persistence.InterfaceError,
+)
+# SQLite's OperationalError also means "no such table" (a bug), so only its busy answers count.
+_SQLITE_BUSY = ("database is locked", "database is busy")
 
 
 class FieldProblem(BaseModel):
@@ -150,6 +171,8 @@ def response_for(request: Request, error: Exception) -> JSONResponse | None:
         return problem_response(request, _domain_status(error), error.detail)
     if isinstance(error, RequestValidationError):
         return _validation_response(request, error)
+    if database_unavailable(error):
+        return unavailable_response(request, error)
     if isinstance(error, StarletteHTTPException):
         if error.status_code == 400:
             # FastAPI's only 400: a body that is not even text. Bad input is 422 here.
@@ -164,6 +187,40 @@ def response_for(request: Request, error: Exception) -> JSONResponse | None:
             request, error.status_code, detail, headers=dict(error.headers or {})
         )
     return None
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when `error`, or anything it was raised from, says the database is not answering
+    right now (rather than that the request or the code is wrong)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if isinstance(current, sqlite3.OperationalError) and any(
+            busy in str(current) for busy in _SQLITE_BUSY
+        ):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return False
+
+
+def unavailable_response(request: Request | None, error: BaseException) -> JSONResponse:
+    # One line, no traceback, no message text: a driver's message can quote SQL parameters.
+    where = f" on {request.method} {request.url.path}" if request is not None else ""
+    log.warning("database unavailable%s (%s); answered 503", where, type(error).__name__)
+    return problem_response(
+        request, 503, "the database is not answering right now; retry shortly",
+        headers={"Retry-After": UNAVAILABLE_RETRY_AFTER_SECONDS},
+    )
 
 
 def _location(request: Request, field: str) -> str:
@@ -208,6 +265,10 @@ def install(app: FastAPI) -> None:
         ProblemException, DomainError, RequestValidationError, StarletteHTTPException,
         NotFound, InvalidInput, NotPermitted, StateConflict, AccessRefused,
     ):
+        app.add_exception_handler(kind, _handle)
+    # Named here so that Starlette answers them in its exception middleware; the catch-all
+    # below also answers 503 for them (and for errors raised from them), but logs a traceback.
+    for kind in _UNAVAILABLE:
         app.add_exception_handler(kind, _handle)
     app.add_exception_handler(Exception, _handle)
 

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         None, description="the privacy notice; default: <public_url>/privacy"
     )
     log_level: str = Field("INFO")
+    max_body_bytes: int = Field(
+        1024 * 1024, gt=0, description="larger request bodies are refused with 413"
+    )
+    max_json_depth: int = Field(
+        64, gt=0, description="JSON bodies nested deeper than this are refused with 422"
+    )
 
 
 @lru_cache

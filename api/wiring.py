@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,5 +39,27 @@ def open_stores(settings: Settings, clock: Clock | None = None) -> Stores:
     )
     env = event_store_env(settings.database_url)
     env["CREATE_TABLE"] = "y"
-    ledger = Ledger(env=env, keys=keys, clock=clock, policy=policy)
+    with _one_at_a_time(db):
+        ledger = Ledger(env=env, keys=keys, clock=clock, policy=policy)
     return Stores(ledger=ledger, db=db, keys=keys)
+
+
+# pg_advisory_lock key held while a process creates the event store's tables and function.
+EVENT_STORE_SCHEMA_LOCK = 7463
+
+
+@contextmanager
+def _one_at_a_time(db: Database) -> Iterator[None]:
+    """On PostgreSQL, processes starting together create the event store's schema one after
+    the other: the library replaces its insert function on every start, and two
+    `CREATE OR REPLACE FUNCTION`s at once fail with "tuple concurrently updated"."""
+    pool = getattr(db, "pool", None)
+    if pool is None:
+        yield
+        return
+    with pool.connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (EVENT_STORE_SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (EVENT_STORE_SCHEMA_LOCK,))

@@ -34,7 +34,7 @@ def parse_cursor(after: str | None) -> int | None:
         value = int(after)
     except ValueError:
         raise InvalidInput("after", "after must be the `next` cursor of a previous page") from None
-    if value < 0:
+    if not 0 <= value < 2**63:
         raise InvalidInput("after", "after must be the `next` cursor of a previous page")
     return value
 

@@ -170,7 +170,8 @@ class PostgresDatabase:
         from psycopg_pool import ConnectionPool
 
         self.conninfo = conninfo
-        options = {"autocommit": True}
+        # A server that is unreachable (not merely refusing) must not hang a request for minutes.
+        options = {"autocommit": True, "connect_timeout": 5}
         self.schema = schema
 
         def configure(conn: Any) -> None:
@@ -179,7 +180,9 @@ class PostgresDatabase:
 
         self.pool = ConnectionPool(
             conninfo, min_size=1, max_size=pool_size, kwargs=options, configure=configure,
-            open=True, timeout=10,
+            # A connection the server has dropped (a restart, a failover) is noticed and
+            # replaced before it is handed out, rather than failing the request that gets it.
+            check=ConnectionPool.check_connection, open=True, timeout=10,
         )
 
     @contextmanager

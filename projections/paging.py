@@ -33,6 +33,8 @@ def decode_cursor(after: str | None, *kinds: type) -> tuple[Any, ...] | None:
     if (
         not isinstance(key, list) or len(key) != len(kinds)
         or not all(type(part) is kind for part, kind in zip(key, kinds))
+        # every number a list gives out fits a BIGINT and is not negative
+        or any(type(part) is int and not 0 <= part < 2**63 for part in key)
     ):
         raise InvalidInput("after", "after is not a cursor this list gave out")
     return tuple(key)

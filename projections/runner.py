@@ -21,6 +21,10 @@ How it follows the log: on PostgreSQL the library's recorder sends `NOTIFY <tabl
 insert; the runner LISTENs on a dedicated connection and wakes on each notification (and at
 least every quarter second), then reads whatever is new with `select_notifications`, in
 batches. SQLite and memory cannot be subscribed to, so there the runner polls.
+
+Why it outlives the database going away: the background loop catches every failure, waits a
+second and starts again from the committed positions (a batch cut off by the outage rolled
+back). A lost connection is expected in a restart or failover and is logged in one line.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ DELAY_VARIABLE = "LEDGER_TEST_PROJECTION_DELAY_MS"
 WAIT_SLICE = 0.05  # how often a waiting reader re-reads the positions from the store
 LISTEN_TIMEOUT = 0.25
 STANDBY_RETRY = 0.5
+RETRY_SECONDS = 1.0  # after a failure (the database went away): wait, then start again
 
 
 class _Stale(Exception):
@@ -251,9 +256,9 @@ class ProjectionRunner:
         while not self._stop.is_set():
             try:
                 self._drain()
-            except Exception:
-                log.exception("projection batch failed; retrying")
-                self._stop.wait(max(1.0, self.poll_interval))
+            except Exception as error:
+                _report(error, "projection batch failed; retrying")
+                self._stop.wait(max(RETRY_SECONDS, self.poll_interval))
                 continue
             self._stop.wait(self.poll_interval)
 
@@ -266,7 +271,7 @@ class ProjectionRunner:
         conninfo, channel = target
         while not self._stop.is_set():
             try:
-                with psycopg.connect(conninfo, autocommit=True) as conn:
+                with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
                     if not self._await_turn(conn):
                         return
                     # LISTEN before the first catch-up, so nothing committed in between is missed.
@@ -275,9 +280,9 @@ class ProjectionRunner:
                         self._drain()
                         for _ in conn.notifies(timeout=LISTEN_TIMEOUT, stop_after=1):
                             pass
-            except Exception:
-                log.exception("projection runner lost its connection or a batch failed; retrying")
-                self._stop.wait(1.0)
+            except Exception as error:
+                _report(error, "projection runner lost its connection or a batch failed; retrying")
+                self._stop.wait(RETRY_SECONDS)
 
     def _await_turn(self, conn: Any) -> bool:
         """Hold the group's advisory lock for as long as the connection lives; stand by until
@@ -304,6 +309,24 @@ def _pipelined(cur: Any) -> Iterator[None]:
         return
     with connection.pipeline():
         yield
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """A refused, dropped or timed-out connection (psycopg's or the event store's own class of
+    it): what a restart or failover looks like from here, not a bug."""
+    import psycopg
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    return isinstance(
+        error, (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError)
+    )
+
+
+def _report(error: Exception, what: str) -> None:
+    if database_unreachable(error):
+        log.warning("%s: the database is unreachable (%s)", what, type(error).__name__)
+    else:
+        log.exception(what)
 
 
 def group_lock_key(group: str) -> int:

@@ -43,6 +43,7 @@ from projections.merkle_store import (
     latest_checkpoint,
     read_state,
 )
+from projections.runner import database_unreachable
 
 log = logging.getLogger("ledger.sealer")
 
@@ -154,9 +155,13 @@ class Sealer:
                         self._follow()
                 failures = 0
                 wait = self.poll_interval if leading else LOCK_RETRY_SECONDS
-            except Exception:  # a dropped connection must not end sealing for good
+            except Exception as error:  # a dropped connection must not end sealing for good
                 failures += 1
-                log.exception("sealing failed; retrying")
+                if database_unreachable(error):
+                    log.warning("sealing paused: the database is unreachable (%s)",
+                                type(error).__name__)
+                else:
+                    log.exception("sealing failed; retrying")
                 with self._work:
                     self._release()
                     self._state = None  # start again from what is stored

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import MutableHeaders
 
-from api import keyfiles, problems
+from api import keyfiles, logging_setup, problems
 from api.auth import TokenVerifier
 from api.idempotency import IdempotencyStore
+from api.limits import BodyLimits
 from api.portal.router import router as portal_router
+from api.routers import consent_batch
 from api.rights.sweep import start_sweeper
 from api.routers import (
     access_log,
@@ -35,6 +39,7 @@ from api.routers import (
     incidents,
     subjects,
     tenants,
+    unsubscribe,
 )
 from api.settings import Settings, get_settings
 from api.wiring import open_stores
@@ -83,16 +88,67 @@ def _document_idempotency(schema: dict[str, Any]) -> None:
             post.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
 
 
+class _RefuseFraming:
+    """No answer of the ledger may be shown inside another site's frame (clickjacking): the
+    portal's pages set a full Content-Security-Policy themselves; every other answer (JSON,
+    a 404 under /portal, /docs) gets `frame-ancestors 'none'` and `X-Frame-Options: DENY`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_refusing_frames(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+            await send(message)
+
+        await self.app(scope, receive, send_refusing_frames)
+
+
+def _private_folder(folder: Path) -> None:
+    """The data dir holds the keys: only its owner may list or enter it (0700)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+
+
+def _private_database_files(settings: Settings) -> None:
+    """A SQLite store and its write-ahead files are readable by their owner only (0600):
+    they hold wrapped keys and sealed personal data."""
+    if not settings.database_url.startswith("sqlite:///"):
+        return
+    from projections.database import sqlite_path
+
+    database = Path(sqlite_path(settings.database_url))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
+    _private_folder(settings.data_dir)  # before the keys are written into it
     keyfiles.ensure_all(settings)  # keys are generated (mode 0600) on first start
+    logging_setup.install_redaction(logging_setup.known_secrets(settings))
     stores = open_stores(settings, clock=clock)
     try:
+        _private_database_files(settings)
         from api.cli_audit import make_sealer
         from projections.read_side import open_read_side
 
         read_side = open_read_side(
-            stores.ledger, stores.db, stores.keys, keyfiles.master_key(settings),
+            # The email-lookup key comes from the derivation root, which outlives a rotation
+            # of the master key (and refuses to open with a stale one: the app does not start).
+            stores.ledger, stores.db, stores.keys,
+            stores.keys.derivation_root(keyfiles.master_key(settings)),
             poll_interval=settings.poll_interval_ms / 1000, clock=stores.ledger.clock,
             run_projections=False,
         )
@@ -138,12 +194,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.workers_in_process = in_process
 
     problems.install(app)
+    app.add_middleware(
+        BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
+    )
+    app.add_middleware(_RefuseFraming)  # outermost: the limits' own answers get it too
     for module in (
         health, tenants, subjects, consents, data_requests, access_requests, access_log,
         disclosures, incidents,
     ):
         app.include_router(module.router)
+    app.include_router(consent_batch.router)
     app.include_router(audit.router)
+    app.include_router(unsubscribe.router)
     app.include_router(portal_router)
 
     @app.get("/", include_in_schema=False)

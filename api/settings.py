@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         description="PostgreSQL: run projections, sealer and sweep in each API process "
         "(safe: advisory locks elect one); false when `ledger worker` processes do it",
     )
+    group_commit: bool | None = Field(
+        None, description="commit concurrent writes together; unset: on for PostgreSQL only"
+    )
     controller_name: str = Field("Example Vendor B.V.", description="the controller on receipts")
     controller_contact: str = Field("privacy@example.org", description="where subjects write")
     jurisdiction: str = Field("NL", description="the controller's supervisory jurisdiction")

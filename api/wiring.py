@@ -40,7 +40,9 @@ def open_stores(settings: Settings, clock: Clock | None = None) -> Stores:
     env = event_store_env(settings.database_url)
     env["CREATE_TABLE"] = "y"
     with _one_at_a_time(db):
-        ledger = Ledger(env=env, keys=keys, clock=clock, policy=policy)
+        ledger = Ledger(
+            env=env, keys=keys, clock=clock, policy=policy, group_commit=settings.group_commit
+        )
     return Stores(ledger=ledger, db=db, keys=keys)
 
 

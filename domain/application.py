@@ -216,6 +216,17 @@ class Ledger(Application[UUID]):
             ),
         )
 
+    def withdraw_consent_if_given(
+        self, subject_id: UUID, purpose: str, method: str, actor: str,
+        channel: str | None = None,
+    ) -> Outcome | None:
+        """None when there was nothing to withdraw (never given, or withdrawn already)."""
+        self._ensure_key(subject_id)
+        return self._maybe(
+            subject_id, Subject,
+            lambda s: s.withdraw_consent_if_given(purpose, method, actor, self.now(), channel),
+        )
+
     def erase_subject(
         self, subject_id: UUID, actor: str, request_id: UUID | None = None
     ) -> Outcome:

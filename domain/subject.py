@@ -208,6 +208,20 @@ class Subject(Aggregate):
         if self.open_requests.get(kind) == request_id:
             self.trigger_event(self.RequestClosed, kind=kind, request_id=request_id, timestamp=now)
 
+    def withdraw_consent_if_given(
+        self, purpose: str, method: str, actor: str, now: datetime, channel: str | None = None
+    ) -> bool:
+        """For one-click links: withdraws only a consent that stands, so a second click (or
+        two clicks at once, after the retry re-reads) records nothing. True when it withdrew."""
+        state = self.consents.get(values.purpose(purpose).value)
+        if state is None or state["status"] != ConsentStatus.GIVEN.value:
+            return False
+        self.withdraw_consent(
+            purpose, method, actor, now,
+            channel=channel or state["channel"], notice_version=state["notice_version"],
+        )
+        return True
+
     def is_allowed(self, purpose: str) -> bool:
         """Anything never given is a no."""
         state = self.consents.get(values.purpose(purpose).value)

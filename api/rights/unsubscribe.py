@@ -26,7 +26,7 @@ from domain import values
 from domain.application import Ledger, Outcome
 from domain.errors import InvalidInput, NotFound, SubjectErased
 from domain.subject import Subject
-from domain.values import ConsentMethod, ConsentStatus
+from domain.values import ConsentMethod
 
 from api import keyfiles
 from api.settings import Settings
@@ -120,22 +120,10 @@ def unsubscribe(
     purpose = values.purpose(purpose).value
     ensure_link_alive(ledger, subject_id)
 
-    def withdraw_if_given(subject: Subject) -> bool:
-        # Decided on the fresh read of each attempt: of two clicks at once, the one that
-        # loses the race finds the consent withdrawn and records nothing.
-        state = subject.consents.get(purpose)
-        if state is None or state["status"] != ConsentStatus.GIVEN.value:
-            return False
-        subject.withdraw_consent(
-            purpose, ConsentMethod.UNSUBSCRIBE_LINK.value, ACTOR, ledger.now(),
-            channel=channel or state["channel"], notice_version=state["notice_version"],
-        )
-        return True
-
     try:
-        # The Ledger's conditional-change plumbing (as the sweep's commands use): a
-        # withdrawal only when one is due, retried on a concurrent write.
-        return ledger._maybe(subject_id, Subject, withdraw_if_given)
+        return ledger.withdraw_consent_if_given(
+            subject_id, purpose, ConsentMethod.UNSUBSCRIBE_LINK.value, ACTOR, channel
+        )
     except SubjectErased:
         raise UnsubscribeLinkInvalid() from None  # erased between the check and the withdrawal
 

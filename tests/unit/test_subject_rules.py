@@ -144,3 +144,19 @@ def test_an_erased_subject_in_the_past_is_still_erased(
     ledger.erase_subject(subject_id, "officer-1")
     past = ledger.subject_as_of(subject_id, moment)
     assert past is not None and past.name == ERASED and past.email == ERASED
+
+
+def test_withdrawing_only_a_standing_consent_records_nothing_the_second_time(
+    ledger: Ledger, subject_id: UUID
+) -> None:
+    ledger.give_consent(subject_id, "info_mail", "web_form", "v3", APP, channel="email")
+
+    first = ledger.withdraw_consent_if_given(subject_id, "info_mail", "unsubscribe_link", APP)
+    second = ledger.withdraw_consent_if_given(subject_id, "info_mail", "unsubscribe_link", APP)
+    never = ledger.withdraw_consent_if_given(subject_id, "blog_mail", "unsubscribe_link", APP)
+
+    assert first is not None and second is None and never is None
+    consent = ledger.subject(subject_id).consents["info_mail"]
+    assert (consent["status"], consent["channel"], consent["notice_version"]) == (
+        "withdrawn", "email", "v3"
+    )

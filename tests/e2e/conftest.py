@@ -188,6 +188,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(settings, client, ledger, app.state.read, shared)
 
 
+def created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     """Asserts an RFC 9457 problem answer with this status, and returns its body."""
     assert response.status_code == status, (response.status_code, response.text)

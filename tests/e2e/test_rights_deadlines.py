@@ -22,7 +22,7 @@ from api.rights.sweep import sweep
 from api.settings import get_settings
 from domain.clock import MovableClock
 from tests.conftest import make_settings
-from tests.e2e.conftest import Api, User, fields_named, open_api, problem
+from tests.e2e.conftest import Api, User, created, fields_named, ok, open_api, problem
 
 UTC = timezone.utc
 
@@ -30,16 +30,6 @@ UTC = timezone.utc
 @pytest.fixture
 def database_url(durable_database_url: str) -> str:
     return durable_database_url
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def subject_of(api: Api) -> str:

@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from api.rights.sweep import sweep
-from tests.e2e.conftest import Api, User, fields_named, problem
+from tests.e2e.conftest import Api, User, created, fields_named, ok, problem
 
 NAME, EMAIL = "Zoë Jansen", "zoe@example.org"
 KINDS = ["profile", "profile_history", "consents", "requests", "disclosures", "accesses"]
@@ -28,16 +28,6 @@ GIVEN = {"status": "given", "channel": "email", "notice_version": "2026-01",
 @pytest.fixture
 def database_url(durable_database_url: str) -> str:
     return durable_database_url
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def zoe_with_a_history(api: Api) -> dict[str, str]:

@@ -13,7 +13,7 @@ import pytest
 
 from api.rights import access_log_csv
 from api.rights.sweep import sweep
-from tests.e2e.conftest import Api, problem
+from tests.e2e.conftest import Api, created, ok, problem
 
 ASK = {"scope": "read", "resources": ["orders"], "reason": "ticket", "duration_minutes": 60}
 
@@ -21,16 +21,6 @@ ASK = {"scope": "read", "resources": ["orders"], "reason": "ticket", "duration_m
 @pytest.fixture
 def database_url(durable_database_url: str) -> str:
     return durable_database_url
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def swept(api: Api) -> list[str]:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import Api, fields_named, problem
+from tests.e2e.conftest import Api, created, fields_named, ok, problem
 
 GIVEN = {"status": "given", "channel": "email", "notice_version": "2026-01",
          "method": "double_opt_in"}
@@ -19,16 +19,6 @@ GIVEN = {"status": "given", "channel": "email", "notice_version": "2026-01",
 @pytest.fixture
 def database_url(durable_database_url: str) -> str:
     return durable_database_url
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def subscribed(api: Api, *purposes: str) -> str:

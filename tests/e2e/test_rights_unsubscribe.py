@@ -5,7 +5,6 @@ The journey runs on SQLite and PostgreSQL (`api`); the rest on SQLite (`sqlite_a
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest

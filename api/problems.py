@@ -137,7 +137,8 @@ def _title(status: int) -> str:
         return "Error"
 
 
-def _domain_status(error: DomainError) -> int:
+def domain_status(error: DomainError) -> int:
+    """The HTTP status of a rule breach, by its family (domain/errors.py)."""
     if isinstance(error, NotFound):
         return 404
     if isinstance(error, InvalidInput):
@@ -168,7 +169,7 @@ def response_for(request: Request, error: Exception) -> JSONResponse | None:
             )],
         )
     if isinstance(error, DomainError):
-        return problem_response(request, _domain_status(error), error.detail)
+        return problem_response(request, domain_status(error), error.detail)
     if isinstance(error, RequestValidationError):
         return _validation_response(request, error)
     if database_unavailable(error):

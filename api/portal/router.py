@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from domain.errors import DomainError, InvalidInput, NotFound, NotPermitted
+from domain.errors import DomainError, InvalidInput, NotFound
 from domain.values import Scope
 
 from api.portal import access_log
@@ -40,6 +40,7 @@ from api.portal.session import (
     set_login_csrf_cookie,
     set_session_cookie,
 )
+from api.problems import domain_status
 
 API_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = API_DIR / "static"
@@ -97,16 +98,6 @@ Services = Depends(portal_services)
 
 
 # Rendering
-def _status_of(error: DomainError) -> int:
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, InvalidInput):
-        return 422
-    if isinstance(error, NotPermitted):
-        return 403
-    return 409
-
-
 def _render(
     request: Request, template: str, status: int = 200,
     session: PortalSession | None = None, **context: Any,
@@ -339,7 +330,7 @@ def _decide(
         outcome = decide(session, rid)
     except DomainError as error:
         return _requests_page(
-            request, services, session, _status_of(error), error=error.detail,
+            request, services, session, domain_status(error), error=error.detail,
             failed_id=request_id,
         )
     # Read-your-writes: the next page shows the decision, not the state before it.

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from api.dependencies import LedgerDep, OfficerOrSystem
 from api.idempotency import IdempotentRoute
-from api.problems import documented
+from api.problems import documented, domain_status
 from api.schemas.consent_batch import (
     ConsentBatch,
     ConsentBatchAnswer,
@@ -26,7 +26,7 @@ from api.schemas.consent_batch import (
     ConsentBatchItem,
 )
 from domain.application import Ledger
-from domain.errors import DomainError, InvalidInput, NotFound, NotPermitted
+from domain.errors import DomainError, InvalidInput
 from domain.values import ConsentStatus
 
 router = APIRouter(
@@ -79,21 +79,10 @@ def _decide(ledger: Ledger, actor: str, index: int, decision: ConsentBatchDecisi
             )
     except DomainError as error:
         return ConsentBatchItem(
-            index=index, status=_status(error), error=error.detail,
+            index=index, status=domain_status(error), error=error.detail,
             field=error.field if isinstance(error, InvalidInput) else None,
         )
     return ConsentBatchItem(index=index, status=200, position=outcome.position)
-
-
-def _status(error: DomainError) -> int:
-    # The same families as the single PUT's problem answers (api/problems.py).
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, InvalidInput):
-        return 422
-    if isinstance(error, NotPermitted):
-        return 403
-    return 409
 
 
 def _invalid(index: int, error: ValidationError) -> ConsentBatchItem:

@@ -77,16 +77,20 @@ class SqliteDatabase:
         """`path=None` is a private in-memory database shared by the threads of this process."""
         self.path = path
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # Every connection with the lock its user holds while it runs a statement: closing a
+        # connection while another thread is inside sqlite3 crashes the interpreter, so
+        # `close()` takes each lock first and waits for the statement in flight to finish.
+        self._all: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._registry_lock = threading.Lock()
-        self._shared_lock: threading.RLock | None = None
+        self._shared: tuple[sqlite3.Connection, threading.RLock] | None = None
         if path is None:
-            self._shared_lock = threading.RLock()
             self._shared = self._connect(f"file:ledger-{uuid.uuid4()}?mode=memory", uri=True)
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
-    def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
+    def _connect(
+        self, target: str, uri: bool = False
+    ) -> tuple[sqlite3.Connection, threading.RLock]:
         conn = sqlite3.connect(
             target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri
         )
@@ -97,21 +101,22 @@ class SqliteDatabase:
         if target != ":memory:" and not uri:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
+        entry = (conn, threading.RLock())
         with self._registry_lock:
-            self._all.append(conn)
-        return conn
+            self._all.append(entry)
+        return entry
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        if self._shared_lock is not None:
-            with self._shared_lock:
-                yield self._shared
-            return
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            assert self.path is not None
-            conn = self._local.conn = self._connect(self.path)
-        yield conn
+        entry = self._shared
+        if entry is None:
+            entry = getattr(self._local, "entry", None)
+            if entry is None:
+                assert self.path is not None
+                entry = self._local.entry = self._connect(self.path)
+        conn, lock = entry
+        with lock:
+            yield conn
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteCursor]:
@@ -146,19 +151,25 @@ class SqliteDatabase:
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the file and empty it, so a destroyed key's old
         page does not linger in the -wal file."""
-        if self._shared_lock is None:
+        if self._shared is None:
             with self._connection() as conn:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self._registry_lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass
-            self._all.clear()
-        self._local = threading.local()
+            entries, self._all = self._all, []
+            self._local = threading.local()
+        for conn, lock in entries:
+            # A statement still running in another thread (a background sweep, say) is let
+            # finish; that thread's next use then fails cleanly on the closed connection.
+            if not lock.acquire(timeout=60):
+                continue  # left open rather than pulled from under a running statement
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+            finally:
+                lock.release()
 
 
 class PostgresDatabase:

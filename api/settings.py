@@ -41,7 +41,7 @@ class Settings(BaseSettings):
         "(safe: advisory locks elect one); false when `ledger worker` processes do it",
     )
     group_commit: bool | None = Field(
-        None, description="commit concurrent writes together; unset: on for PostgreSQL only"
+        None, description="commit concurrent writes together; unset: on for SQLite and PostgreSQL"
     )
     controller_name: str = Field("Example Vendor B.V.", description="the controller on receipts")
     controller_contact: str = Field("privacy@example.org", description="where subjects write")

@@ -59,14 +59,15 @@ class Ledger(Application[UUID]):
         group_commit: bool | None = None,
     ) -> None:
         """`group_commit`: commit concurrent callers' saves together (domain/group_commit.py);
-        None means on for PostgreSQL, where it multiplies the write rate (docs/benchmarks.md),
-        and off elsewhere."""
+        None means on for the durable stores (SQLite and PostgreSQL), where waiting for the
+        commit dominates and sharing it multiplies the write rate (docs/benchmarks.md), and off
+        in memory, where there is no commit to share."""
         self.keys: KeyStore = keys if keys is not None else InMemoryKeyStore()
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or AccessPolicy()
         super().__init__(env)
         if group_commit is None:
-            group_commit = type(self.factory).__module__ == "eventsourcing.postgres"
+            group_commit = type(self.factory).__module__ != "eventsourcing.popo"
         self.group_commit = GroupCommitter(self._put) if group_commit else None
         self.recent_subjects = RecentSubjects()
 

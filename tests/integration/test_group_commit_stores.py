@@ -49,5 +49,5 @@ def test_many_threads_on_shared_subjects_lose_no_change(stores: Stores) -> None:
     assert sum(notices.values()) == 48 and all(count == 1 for count in notices.values())
 
 
-def test_group_commit_is_on_by_default_only_for_postgresql(stores: Stores, database_url: str) -> None:
-    assert (stores.ledger.group_commit is not None) == database_url.startswith("postgresql")
+def test_group_commit_is_on_by_default_for_the_durable_stores(stores: Stores, database_url: str) -> None:
+    assert (stores.ledger.group_commit is not None) == (not database_url.startswith("memory"))

@@ -53,7 +53,7 @@ def child(what: str, target: Scratch) -> dict[str, Any]:
 
 
 def raw_rate(target: Scratch, decode: bool) -> float:
-    from projections.verify import iter_events
+    from projections.event_rows import iter_events
 
     with target.opened() as stores:
         mapper = stores.ledger.mapper

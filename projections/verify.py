@@ -16,21 +16,37 @@ failing every later checkpoint too. Events beyond the sealed range are fine: not
 
 A second pass runs only when rows changed: it looks for the changed contents under another
 sealed position, to tell a reordering (contents swapped or moved) from a plain change.
+
+The first pass does per event only what it must - read the row, hash its state and its leaf,
+roll one node hash - so the rest happens a chunk at a time: the events are read as plain rows
+(`event_source`, projections/event_rows.py) and hashed a chunk per comprehension, the matched leaf hashes go into
+the tree in bulk (`_Rolled`), and on PostgreSQL the next chunk of events and of leaves is asked
+for before the current one is hashed, so the server works meanwhile.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from projections.checkpoints import Checkpoint, signature_holds
 from projections.database import Database
-from projections.leaves import leaf_bytes_from_digest, notification_leaf_hash, state_digest
+from projections.event_rows import NO_MORE_EVENTS, EventSource, Row, event_source, iter_events
+from projections.leaves import leaf_bytes_from_digest, state_digest
 from projections.merkle import CompactRange, leaf_hash
-from projections.merkle_store import create_tables, iter_checkpoints, iter_leaves, latest_checkpoint, read_state
+from projections.merkle_store import (
+    create_tables,
+    iter_checkpoints,
+    iter_leaves,
+    latest_checkpoint,
+    leaf_chunks,
+    read_state,
+)
 
 CHANGED, MISSING, REORDERED, EXTRA, BAD_SIGNATURE = (
     "changed", "missing", "reordered", "extra", "bad signature"
@@ -105,17 +121,21 @@ class _Peekable(Generic[T]):
         return item
 
 
-def iter_events(recorder: Any, chunk: int = 1000) -> Iterator[Any]:
-    """Every stored event in notification-id order, from the very lowest id (a row slipped in
-    below the first one counts too), in keyset chunks."""
-    batch = recorder.select_notifications(start=None, limit=chunk)
-    while batch:
-        yield from batch
-        if len(batch) < chunk:
-            return
-        batch = recorder.select_notifications(
-            start=batch[-1].id, limit=chunk, inclusive_of_start=False
-        )
+def _hashed(
+    source: EventSource, report: Report, on_event: Callable[[int], None] | None
+) -> Iterator[tuple[Row, bytes | None]]:
+    """Each row with its leaf hash (None: to be taken one by one), hashed, counted and passed to
+    `on_event` a chunk at a time, as a generator step per event cost more than the counting."""
+
+    def hashed_chunks() -> Iterator[Iterator[tuple[Row, bytes | None]]]:
+        for rows in source.chunks:
+            report.events += len(rows)
+            if on_event is not None:
+                for row in rows:
+                    on_event(int(row[0]))
+            yield zip(rows, source.leaf_hashes(rows))
+
+    return chain.from_iterable(hashed_chunks())
 
 
 @dataclass
@@ -130,16 +150,40 @@ class _Suspect:
     state_sha256: str
 
 
+class _Rolled:
+    """The stored leaf hashes rolled through a CompactRange. Those just found equal to their
+    recomputed hash (so well-formed) wait in `matched` and go in together, by the cheaper
+    `extend_unchecked`, whenever the tree is looked at or another hash is added; any other
+    stored value goes through the checked `append`."""
+
+    def __init__(self) -> None:
+        self._tree = CompactRange()
+        self.matched: list[bytes] = []
+
+    def tree(self) -> CompactRange:
+        if self.matched:
+            self._tree.extend_unchecked(self.matched)
+            self.matched.clear()  # the same list: callers hold its bound `append`
+        return self._tree
+
+    def append_checked(self, stored: bytes) -> None:
+        self.tree().append(stored)
+
+
 def verify_log(
     recorder: Any,
     db: Database,
     public_key: Ed25519PublicKey,
     *,
     chunk: int = 1000,
+    leaf_chunk: int = 10_000,
     on_event: Callable[[int], None] | None = None,
 ) -> Report:
     """Check the whole log. `on_event(notification_id)` is called for every event read (for a
-    progress bar). Runs safely next to a working sealer: it checks the state sealed when it began."""
+    progress bar). Runs safely next to a working sealer: it checks the state sealed when it began.
+
+    Events are read `chunk` rows a query (as `iter_events` reads them), leaves `leaf_chunk`
+    positions a query: a leaf row is small, and each query has a cost of its own."""
     create_tables(db)
     # Checkpoints first, then the state: the sealer signs only sizes it has already sealed, so
     # every checkpoint read here is covered by the state read next.
@@ -151,18 +195,12 @@ def verify_log(
     report = Report()
     suspects: list[_Suspect] = []
 
-    def counted(items: Iterator[Any]) -> Iterator[Any]:
-        for item in items:
-            report.events += 1
-            if on_event is not None:
-                on_event(int(item.id))
-            yield item
-
-    events = _Peekable(counted(iter_events(recorder, chunk)))
-    checkpoints = _Peekable(cp for cp in iter_checkpoints(db) if cp.tree_size <= signed_bound)
-    tree = CompactRange()
+    source = event_source(recorder, chunk)
+    events = _hashed(source, report, on_event)
+    checkpoints = (cp for cp in iter_checkpoints(db) if cp.tree_size <= signed_bound)
+    rolled = _Rolled()
     rolling = True  # false once a leaf row is missing: later roots cannot be recomputed
-    expected, previous_id = 0, None
+    expected = 0
     last_good = 0  # largest checkpoint size whose root matched
 
     def check_checkpoint(cp: Checkpoint) -> None:
@@ -176,6 +214,7 @@ def verify_log(
                 checkpoint=cp.tree_size,
             ))
             return
+        tree = rolled.tree()
         if not rolling or cp.tree_size != tree.size:
             return  # a missing leaf row was already reported; this root cannot be recomputed
         if tree.root() != cp.root_hash:
@@ -189,49 +228,61 @@ def verify_log(
         else:
             last_good = cp.tree_size
 
-    for index, notification_id, stored in iter_leaves(db, end=bound, chunk=chunk):
-        if index != expected:
-            report.add(Problem(
-                MISSING, expected, None,
-                f"the sealed log has no leaf rows for positions {expected}..{index - 1}",
-            ))
-            rolling, expected = False, index
-        if previous_id is not None and notification_id <= previous_id:
-            report.add(Problem(
-                REORDERED, index, notification_id,
-                f"the sealed log lists event id {notification_id} after event id {previous_id}",
-            ))
-        while (event := events.peek()) is not None and event.id < notification_id:
-            events.take()
-            report.add(Problem(
-                EXTRA, index, int(event.id),
-                f"an event is stored (id {event.id}, topic {event.topic}) where the sealed log "
-                "has none: a row was inserted",
-            ))
-        event = events.peek()
-        if event is not None and event.id == notification_id:
-            events.take()
-            if notification_leaf_hash(event) != stored:
+    # The hot loop runs once per sealed event, so the streams are plain iterators with their
+    # next item held in a local (`event`, `cp` and its size `due`), ends are marked by values
+    # no comparison stops at, and the functions it calls are bound to locals.
+    event, recomputed = next(events, NO_MORE_EVENTS)
+    cp = next(checkpoints, None)
+    due = cp.tree_size if cp is not None else math.inf
+    hash_of, keep = source.leaf_hash, rolled.matched.append
+    previous_id: float = -math.inf  # below any id: the first leaf follows no other
+    sealed = 0
+    for leaves in leaf_chunks(db, end=bound, chunk=leaf_chunk):
+        for index, notification_id, stored in leaves:
+            if index != expected:
                 report.add(Problem(
-                    CHANGED, index, notification_id,
-                    "the stored event no longer hashes to its sealed leaf",
+                    MISSING, expected, None,
+                    f"the sealed log has no leaf rows for positions {expected}..{index - 1}",
                 ))
-                if len(suspects) < RECLASSIFIED:
-                    suspects.append(_Suspect(
-                        index, notification_id, event.originator_id, int(event.originator_version),
-                        event.topic, state_digest(event.state),
+                rolling, expected = False, index
+            if notification_id <= previous_id:
+                report.add(Problem(
+                    REORDERED, index, notification_id,
+                    f"the sealed log lists event id {notification_id} after event id {previous_id}",
+                ))
+            while event[0] < notification_id:
+                report.add(_extra(index, event))
+                event, recomputed = next(events, NO_MORE_EVENTS)
+            if event[0] == notification_id:
+                if (recomputed or hash_of(event)) == stored:
+                    if rolling:
+                        keep(stored)
+                else:
+                    report.add(Problem(
+                        CHANGED, index, notification_id,
+                        "the stored event no longer hashes to its sealed leaf",
                     ))
-        else:
-            report.add(Problem(
-                MISSING, index, notification_id, "the sealed event is no longer stored (row deleted)"
-            ))
-        previous_id = notification_id
-        expected = index + 1
-        report.sealed += 1
-        if rolling:
-            tree.append(stored)
-        while (cp := checkpoints.peek()) is not None and cp.tree_size <= expected:
-            check_checkpoint(checkpoints.take())
+                    if len(suspects) < RECLASSIFIED:
+                        suspects.append(_suspect(index, notification_id, event, source))
+                    if rolling:
+                        rolled.append_checked(stored)
+                event, recomputed = next(events, NO_MORE_EVENTS)
+            else:
+                report.add(Problem(
+                    MISSING, index, notification_id,
+                    "the sealed event is no longer stored (row deleted)",
+                ))
+                if rolling:
+                    rolled.append_checked(stored)
+            previous_id = notification_id
+            expected = index + 1
+            sealed += 1
+            while due <= expected:
+                check_checkpoint(cp)
+                cp = next(checkpoints, None)
+                due = cp.tree_size if cp is not None else math.inf
+        rolled.tree()  # a chunk's matched hashes at most are held back
+    report.sealed = sealed
 
     if expected < bound:
         report.add(Problem(
@@ -239,26 +290,43 @@ def verify_log(
             f"the sealed log has no leaf rows for positions {expected}..{bound - 1}",
         ))
         rolling = False
-    while (cp := checkpoints.peek()) is not None:
-        check_checkpoint(checkpoints.take())
+    while cp is not None:
+        check_checkpoint(cp)
         report.add(Problem(
             MISSING, expected, None,
             f"a checkpoint covers {cp.tree_size} leaves but the sealed log has only {expected}",
             checkpoint=cp.tree_size,
         ))
-    if rolling and bound and tree.root() != state.tree.root():
+        cp = next(checkpoints, None)
+    if rolling and bound and rolled.tree().root() != state.tree.root():
         report.add(Problem(
             CHANGED, bound - 1, None,
             "the sealer's saved tree state does not match its stored leaves",
         ))
-    while events.peek() is not None:
-        events.take()
-        report.unsealed += 1
+    if event is not NO_MORE_EVENTS[0]:
+        report.unsealed = 1 + sum(1 for _ in events)
 
     if suspects:
         _reclassify_moves(recorder, db, bound, suspects, report, chunk)
     report.problems.sort(key=lambda p: p.position)
     return report
+
+
+def _extra(index: int, event: Row) -> Problem:
+    notification_id, _, _, topic, _ = event
+    return Problem(
+        EXTRA, index, int(notification_id),
+        f"an event is stored (id {notification_id}, topic {topic}) where the sealed log "
+        "has none: a row was inserted",
+    )
+
+
+def _suspect(index: int, notification_id: int, event: Row, source: EventSource) -> _Suspect:
+    _, originator_id, originator_version, topic, state = event
+    return _Suspect(
+        index, notification_id, source.originator_text(originator_id), int(originator_version),
+        topic, state_digest(state),
+    )
 
 
 def _reclassify_moves(

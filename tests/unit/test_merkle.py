@@ -372,3 +372,24 @@ def test_each_append_reports_exactly_the_perfect_subtrees_it_completes() -> None
         for index in range(64 >> height)
     ]
     assert sorted(reported) == sorted(expected)
+
+
+@pytest.mark.parametrize("start", [0, 1, 5, 8, 37, 64, 100])
+def test_extending_gives_the_same_tree_as_appending_one_by_one_from_any_size(start: int) -> None:
+    base = CompactRange()
+    for h in HASHES[:start]:
+        base.append(h)
+    for count in range(0, MAX_SIZE - start + 1):
+        extended = CompactRange.from_state(base.to_state())
+        extended.extend_unchecked(HASHES[start:start + count])
+        assert extended.size == start + count
+        assert extended.root() == ROOTS[start + count]
+        assert len(extended.frontier) == bin(start + count).count("1")
+
+
+def test_extending_in_pieces_of_every_length_gives_the_same_roots() -> None:
+    for piece in range(1, 20):
+        tree = CompactRange()
+        for first in range(0, MAX_SIZE, piece):
+            tree.extend_unchecked(HASHES[first:first + piece])
+            assert tree.root() == ROOTS[tree.size]

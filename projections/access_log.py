@@ -13,8 +13,7 @@ from __future__ import annotations
 from domain.access import AccessRequest
 from domain.disclosure import Disclosure
 from domain.tenant import Tenant
-from projections.database import Cursor
-from projections.projection import Handler, Projection
+from projections.projection import Handler, Projection, Writes
 from projections.tables import ACCESS_LOG, micros
 
 ALLOWED, REFUSED, DISCLOSED, PURGED = "allowed", "refused", "disclosed", "purged"
@@ -24,10 +23,16 @@ PURGE_DETAIL = (
     "subjects were destroyed, so none of their personal data can be read again"
 )
 
-_INSERT = (
-    "INSERT INTO access_log (position, tenant_id, at, actor, action, resource, request_id, "
-    "outcome, detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
+
+def _entry(
+    position: int, tenant_id: str, at: int | None, actor: str, action: str, resource: str,
+    request_id: str | None, outcome: str, detail: str | None,
+) -> dict[str, object]:
+    return {
+        "position": position, "tenant_id": tenant_id, "at": at, "actor": actor,
+        "action": action, "resource": resource, "request_id": request_id, "outcome": outcome,
+        "detail": detail,
+    }
 
 
 class AccessLog(Projection):
@@ -42,27 +47,27 @@ class AccessLog(Projection):
             Tenant.Purged: self._purged,
         }
 
-    def _allowed(self, cur: Cursor, event: AccessRequest.AccessRecorded, position: int) -> None:
-        cur.execute(_INSERT, (
+    def _allowed(self, w: Writes, event: AccessRequest.AccessRecorded, position: int) -> None:
+        w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor, event.action,
             event.resource, str(event.originator_id), ALLOWED, None,
         ))
 
-    def _refused(self, cur: Cursor, event: AccessRequest.AccessRefused, position: int) -> None:
-        cur.execute(_INSERT, (
+    def _refused(self, w: Writes, event: AccessRequest.AccessRefused, position: int) -> None:
+        w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor, event.action,
             event.resource, str(event.originator_id), REFUSED, event.refusal,
         ))
 
-    def _disclosed(self, cur: Cursor, event: Disclosure.Recorded, position: int) -> None:
-        cur.execute(_INSERT, (
+    def _disclosed(self, w: Writes, event: Disclosure.Recorded, position: int) -> None:
+        w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor, "disclose",
             event.recipient, None, DISCLOSED, f"{event.legal_basis}: {event.reference}",
         ))
 
-    def _purged(self, cur: Cursor, event: Tenant.Purged, position: int) -> None:
+    def _purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:
         tenant_id = str(event.originator_id)
-        cur.execute(_INSERT, (
+        w.insert(ACCESS_LOG, _entry(
             position, tenant_id, micros(event.timestamp), event.actor, "purge",
             f"tenants/{tenant_id}", None, PURGED, PURGE_DETAIL,
         ))

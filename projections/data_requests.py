@@ -8,8 +8,7 @@ from typing import Any
 from domain.data_request import DataRequest
 from domain.subject import Subject
 from domain.tenant import Tenant
-from projections.database import Cursor
-from projections.projection import Handler, Projection
+from projections.projection import Handler, Projection, Writes
 from projections.sealed_columns import ColumnSealer
 from projections.tables import DATA_REQUESTS, micros
 
@@ -41,82 +40,79 @@ class DataRequests(Projection):
     def _seal(self, subject_id: str, request_id: str, column: str, value: Any) -> str | None:
         return self.sealer.seal(subject_id, DATA_REQUESTS.name, (request_id,), column, value)
 
-    def _update(self, cur: Cursor, event: Any, assignments: str, *params: Any) -> None:
-        cur.execute(
+    def _update(self, w: Writes, event: Any, assignments: str, *params: Any) -> None:
+        w.execute(
             f"UPDATE data_requests SET {assignments}, updated_at = %s WHERE id = %s",
             (*params, micros(event.timestamp), str(event.originator_id)),
         )
 
-    def _received(self, cur: Cursor, event: DataRequest.Received, position: int) -> None:
+    def _received(self, w: Writes, event: DataRequest.Received, position: int) -> None:
         rid, sid = str(event.originator_id), str(event.subject_id)
         at = micros(event.timestamp)
-        cur.execute(
-            "INSERT INTO data_requests (id, subject_id, tenant_id, kind, channel, status, "
-            "received_at, due_at, overdue, identity_verified, extended_months, "
-            "quote_amount_cents, quote_currency, delivery_sha256, delivery_format, details, "
-            "extension_reason, rejection_reason, closed_at, updated_at, position) VALUES "
-            "(%s, %s, %s, %s, %s, 'received', %s, %s, 0, 0, 0, NULL, NULL, NULL, NULL, %s, "
-            "NULL, NULL, NULL, %s, %s)",
-            (
-                rid, sid, None if event.tenant_id is None else str(event.tenant_id), event.kind,
-                event.channel, at, micros(event.due_at),
-                self._seal(sid, rid, "details", event.details), at, position,
-            ),
-        )
+        w.insert(DATA_REQUESTS, {
+            "id": rid, "subject_id": sid,
+            "tenant_id": None if event.tenant_id is None else str(event.tenant_id),
+            "kind": event.kind, "channel": event.channel, "status": "received",
+            "received_at": at, "due_at": micros(event.due_at), "overdue": 0,
+            "identity_verified": 0, "extended_months": 0, "quote_amount_cents": None,
+            "quote_currency": None, "delivery_sha256": None, "delivery_format": None,
+            "details": self._seal(sid, rid, "details", event.details), "extension_reason": None,
+            "rejection_reason": None, "closed_at": None, "updated_at": at, "position": position,
+        })
 
-    def _verified(self, cur: Cursor, event: Any, position: int) -> None:
+    def _verified(self, w: Writes, event: Any, position: int) -> None:
         self._update(
-            cur, event,
+            w, event,
             "identity_verified = 1, status = CASE WHEN status = 'received' THEN 'verified' "
             "ELSE status END",
         )
 
-    def _extended(self, cur: Cursor, event: DataRequest.Extended, position: int) -> None:
+    def _extended(self, w: Writes, event: DataRequest.Extended, position: int) -> None:
         rid, sid = str(event.originator_id), str(event.subject_id)
         self._update(
-            cur, event,
+            w, event,
             "extended_months = extended_months + %s, due_at = %s, extension_reason = %s",
             event.months, micros(event.due_at),
             self._seal(sid, rid, "extension_reason", event.reason),
         )
 
-    def _quoted(self, cur: Cursor, event: DataRequest.Quoted, position: int) -> None:
+    def _quoted(self, w: Writes, event: DataRequest.Quoted, position: int) -> None:
         self._update(
-            cur, event, "status = 'quoted', quote_amount_cents = %s, quote_currency = %s",
+            w, event, "status = 'quoted', quote_amount_cents = %s, quote_currency = %s",
             event.amount_cents, event.currency,
         )
 
-    def _quote_accepted(self, cur: Cursor, event: DataRequest.QuoteAccepted, position: int) -> None:
-        self._update(cur, event, "status = 'quote_accepted', due_at = %s", micros(event.due_at))
+    def _quote_accepted(self, w: Writes, event: DataRequest.QuoteAccepted, position: int) -> None:
+        self._update(w, event, "status = 'quote_accepted', due_at = %s", micros(event.due_at))
 
-    def _closed(self, cur: Cursor, event: Any, position: int) -> None:
-        self._update(cur, event, "status = 'declined', closed_at = %s", micros(event.timestamp))
+    def _closed(self, w: Writes, event: Any, position: int) -> None:
+        self._update(w, event, "status = 'declined', closed_at = %s", micros(event.timestamp))
 
-    def _fulfilled(self, cur: Cursor, event: DataRequest.Fulfilled, position: int) -> None:
+    def _fulfilled(self, w: Writes, event: DataRequest.Fulfilled, position: int) -> None:
         self._update(
-            cur, event,
+            w, event,
             "status = 'fulfilled', delivery_sha256 = %s, delivery_format = %s, closed_at = %s",
             event.delivery_sha256, event.delivery_format, micros(event.timestamp),
         )
 
-    def _rejected(self, cur: Cursor, event: DataRequest.Rejected, position: int) -> None:
+    def _rejected(self, w: Writes, event: DataRequest.Rejected, position: int) -> None:
         rid, sid = str(event.originator_id), str(event.subject_id)
         self._update(
-            cur, event, "status = 'rejected', rejection_reason = %s, closed_at = %s",
+            w, event, "status = 'rejected', rejection_reason = %s, closed_at = %s",
             self._seal(sid, rid, "rejection_reason", event.reason), micros(event.timestamp),
         )
 
-    def _overdue(self, cur: Cursor, event: Any, position: int) -> None:
-        self._update(cur, event, "overdue = 1")
+    def _overdue(self, w: Writes, event: Any, position: int) -> None:
+        self._update(w, event, "overdue = 1")
 
-    def _subject_erased(self, cur: Cursor, event: Subject.Erased, position: int) -> None:
-        cur.execute(
+    def _subject_erased(self, w: Writes, event: Subject.Erased, position: int) -> None:
+        w.execute(
             f"UPDATE data_requests SET {_PERSONAL_CLEARED} WHERE subject_id = %s",
             (str(event.originator_id),),
         )
 
-    def _tenant_purged(self, cur: Cursor, event: Tenant.Purged, position: int) -> None:
-        cur.execute(
+    def _tenant_purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:
+        w.execute(
             f"UPDATE data_requests SET {_PERSONAL_CLEARED} WHERE tenant_id = %s",
             (str(event.originator_id),),
         )

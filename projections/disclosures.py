@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from domain.disclosure import Disclosure
-from projections.database import Cursor
-from projections.projection import Handler, Projection
+from projections.projection import Handler, Projection, Writes
 from projections.tables import DISCLOSURES, micros
 
 
@@ -17,14 +16,11 @@ class Disclosures(Projection):
     def handlers(self) -> dict[type, Handler]:
         return {Disclosure.Recorded: self._recorded}
 
-    def _recorded(self, cur: Cursor, event: Disclosure.Recorded, position: int) -> None:
-        cur.execute(
-            "INSERT INTO disclosures (id, tenant_id, recipient, legal_basis, reference, "
-            "subject_ids, at, actor, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                str(event.originator_id), str(event.tenant_id), event.recipient,
-                event.legal_basis, event.reference,
-                json.dumps([str(s) for s in event.subject_ids]), micros(event.timestamp),
-                event.actor, position,
-            ),
-        )
+    def _recorded(self, w: Writes, event: Disclosure.Recorded, position: int) -> None:
+        w.insert(DISCLOSURES, {
+            "id": str(event.originator_id), "tenant_id": str(event.tenant_id),
+            "recipient": event.recipient, "legal_basis": event.legal_basis,
+            "reference": event.reference,
+            "subject_ids": json.dumps([str(s) for s in event.subject_ids]),
+            "at": micros(event.timestamp), "actor": event.actor, "position": position,
+        })

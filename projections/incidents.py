@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from domain.incident import Incident
-from projections.database import Cursor
-from projections.projection import Handler, Projection
+from projections.projection import Handler, Projection, Writes
 from projections.tables import INCIDENT_TENANTS, INCIDENTS, micros
 
 
@@ -20,39 +19,36 @@ class Incidents(Projection):
             Incident.MarkedOverdue: self._overdue,
         }
 
-    def _reported(self, cur: Cursor, event: Incident.Reported, position: int) -> None:
+    def _reported(self, w: Writes, event: Incident.Reported, position: int) -> None:
         iid = str(event.originator_id)
-        cur.execute(
-            "INSERT INTO incidents (id, title, description, severity, aware_at, authority_due_at, "
-            "authority_notified_at, authority_reference, overdue, reported_at, actor, position) "
-            "VALUES (%s, %s, %s, %s, %s, %s, NULL, NULL, 0, %s, %s, %s)",
-            (iid, event.title, event.description, event.severity, micros(event.aware_at),
-             micros(event.authority_due_at), micros(event.timestamp), event.actor, position),
-        )
+        w.insert(INCIDENTS, {
+            "id": iid, "title": event.title, "description": event.description,
+            "severity": event.severity, "aware_at": micros(event.aware_at),
+            "authority_due_at": micros(event.authority_due_at), "authority_notified_at": None,
+            "authority_reference": None, "overdue": 0, "reported_at": micros(event.timestamp),
+            "actor": event.actor, "position": position,
+        })
         for tenant_id in event.tenant_ids:
-            cur.execute(
-                "INSERT INTO incident_tenants (incident_id, tenant_id, incident_position, "
-                "notified_at, notified_by) VALUES (%s, %s, %s, NULL, NULL)",
-                (iid, str(tenant_id), position),
-            )
+            w.insert(INCIDENT_TENANTS, {
+                "incident_id": iid, "tenant_id": str(tenant_id), "incident_position": position,
+                "notified_at": None, "notified_by": None,
+            })
 
     def _customer_notified(
-        self, cur: Cursor, event: Incident.CustomerNotified, position: int
+        self, w: Writes, event: Incident.CustomerNotified, position: int
     ) -> None:
-        cur.execute(
-            "UPDATE incident_tenants SET notified_at = %s, notified_by = %s "
-            "WHERE incident_id = %s AND tenant_id = %s",
-            (micros(event.timestamp), event.actor, str(event.originator_id), str(event.tenant_id)),
+        w.update(
+            INCIDENT_TENANTS, (str(event.originator_id), str(event.tenant_id)),
+            {"notified_at": micros(event.timestamp), "notified_by": event.actor},
         )
 
     def _authority_notified(
-        self, cur: Cursor, event: Incident.AuthorityNotified, position: int
+        self, w: Writes, event: Incident.AuthorityNotified, position: int
     ) -> None:
-        cur.execute(
-            "UPDATE incidents SET authority_notified_at = %s, authority_reference = %s "
-            "WHERE id = %s",
-            (micros(event.timestamp), event.reference, str(event.originator_id)),
-        )
+        w.update(INCIDENTS, (str(event.originator_id),), {
+            "authority_notified_at": micros(event.timestamp),
+            "authority_reference": event.reference,
+        })
 
-    def _overdue(self, cur: Cursor, event: Incident.MarkedOverdue, position: int) -> None:
-        cur.execute("UPDATE incidents SET overdue = 1 WHERE id = %s", (str(event.originator_id),))
+    def _overdue(self, w: Writes, event: Incident.MarkedOverdue, position: int) -> None:
+        w.update(INCIDENTS, (str(event.originator_id),), {"overdue": 1})

@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from projections.database import Cursor, Database
-from projections.projection import Handler, Projection
+from projections.projection import Handler, Projection, Writes
 from projections.tables import TRACKING_TABLE, create_tables
 
 log = logging.getLogger("ledger.projections")
@@ -151,18 +151,24 @@ class ProjectionRunner:
             if any(position < start - 1 for position in current.values()):
                 raise _Stale()
             with _pipelined(cur):
+                # Rows are held and sent per table (see `Writes`), before the positions below.
+                writes = Writes(cur, self.db.dialect)
                 for position, routes, event in decoded:
                     for name, handler in routes:
                         if current[name] < position:  # never twice: skip what is committed
-                            handler(cur, event, position)
+                            handler(writes, event, position)
                     if self._delay:
+                        # The crash test must find rows written and the batch still open.
+                        writes.flush()
                         time.sleep(self._delay)
-            for name, position in current.items():
-                if position < last:
-                    cur.execute(
-                        f"UPDATE {TRACKING_TABLE} SET position = %s WHERE name = %s",
-                        (last, name),
-                    )
+                writes.flush()
+            behind = [name for name, position in current.items() if position < last]
+            if behind:  # one statement for all: each is a round trip outside the pipeline
+                cur.execute(
+                    f"UPDATE {TRACKING_TABLE} SET position = %s WHERE name IN "
+                    f"({', '.join(['%s'] * len(behind))})",
+                    (last, *behind),
+                )
         with self._progress:
             self._known = min(max(position, last) for position in current.values())
             self._progress.notify_all()

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from projections.database import Database
 
 TRACKING_TABLE = "projection_tracking"
+_POSTGRES_TYPES = {"TEXT": "text", "INTEGER": "integer", "{big_int}": "bigint", "{blob}": "bytea"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,15 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(part.split()[0] for part in self.columns.split(","))
+
+    @property
+    def postgres_types(self) -> dict[str, str]:
+        """Column → its PostgreSQL type, for statements that pass a column as one array."""
+        found = {}
+        for part in self.columns.split(","):
+            name, kind = part.split()[:2]
+            found[name] = _POSTGRES_TYPES[kind]
+        return found
 
     def ddl(self, db: Database) -> str:
         columns = self.columns.format(big_int=db.big_int, blob=db.blob)

@@ -4,8 +4,7 @@ purge."""
 from __future__ import annotations
 
 from domain.tenant import Tenant
-from projections.database import Cursor
-from projections.projection import Handler, Projection
+from projections.projection import Handler, Projection, Writes
 from projections.sealed_columns import ColumnSealer
 from projections.tables import TENANT_LOCATIONS, TENANTS, micros
 
@@ -26,50 +25,43 @@ class Tenants(Projection):
             Tenant.LocationMoved: self._moved,
         }
 
-    def _created(self, cur: Cursor, event: Tenant.Created, position: int) -> None:
+    def _created(self, w: Writes, event: Tenant.Created, position: int) -> None:
         tid = str(event.originator_id)
         at = micros(event.timestamp)
-        name = self.sealer.seal(tid, TENANTS.name, (tid,), "name", event.name)
-        cur.execute(
-            "INSERT INTO tenants (id, name, status, location, purge_after, created_at, "
-            "updated_at, position) VALUES (%s, %s, 'active', %s, NULL, %s, %s, %s)",
-            (tid, name, event.location, at, at, position),
-        )
-        cur.execute(
-            "INSERT INTO tenant_locations (tenant_id, position, location, since, reason, actor) "
-            "VALUES (%s, %s, %s, %s, NULL, %s)",
-            (tid, position, event.location, at, event.actor),
-        )
+        w.insert(TENANTS, {
+            "id": tid, "name": self.sealer.seal(tid, TENANTS.name, (tid,), "name", event.name),
+            "status": "active", "location": event.location, "purge_after": None,
+            "created_at": at, "updated_at": at, "position": position,
+        })
+        self._located(w, tid, position, event.location, at, None, event.actor)
 
-    def _terminated(self, cur: Cursor, event: Tenant.Terminated, position: int) -> None:
-        cur.execute(
-            "UPDATE tenants SET status = 'terminated', purge_after = %s, updated_at = %s "
-            "WHERE id = %s",
-            (micros(event.purge_after), micros(event.timestamp), str(event.originator_id)),
-        )
+    def _terminated(self, w: Writes, event: Tenant.Terminated, position: int) -> None:
+        w.update(TENANTS, (str(event.originator_id),), {
+            "status": "terminated", "purge_after": micros(event.purge_after),
+            "updated_at": micros(event.timestamp),
+        })
 
-    def _reactivated(self, cur: Cursor, event: Tenant.Reactivated, position: int) -> None:
-        cur.execute(
-            "UPDATE tenants SET status = 'active', purge_after = NULL, updated_at = %s "
-            "WHERE id = %s",
-            (micros(event.timestamp), str(event.originator_id)),
-        )
+    def _reactivated(self, w: Writes, event: Tenant.Reactivated, position: int) -> None:
+        w.update(TENANTS, (str(event.originator_id),), {
+            "status": "active", "purge_after": None, "updated_at": micros(event.timestamp),
+        })
 
-    def _purged(self, cur: Cursor, event: Tenant.Purged, position: int) -> None:
-        cur.execute(
-            "UPDATE tenants SET status = 'purged', name = NULL, updated_at = %s WHERE id = %s",
-            (micros(event.timestamp), str(event.originator_id)),
-        )
+    def _purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:
+        w.update(TENANTS, (str(event.originator_id),), {
+            "status": "purged", "name": None, "updated_at": micros(event.timestamp),
+        })
 
-    def _moved(self, cur: Cursor, event: Tenant.LocationMoved, position: int) -> None:
+    def _moved(self, w: Writes, event: Tenant.LocationMoved, position: int) -> None:
         tid = str(event.originator_id)
         at = micros(event.timestamp)
-        cur.execute(
-            "UPDATE tenants SET location = %s, updated_at = %s WHERE id = %s",
-            (event.to_location, at, tid),
-        )
-        cur.execute(
-            "INSERT INTO tenant_locations (tenant_id, position, location, since, reason, actor) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (tid, position, event.to_location, at, event.reason, event.actor),
-        )
+        w.update(TENANTS, (tid,), {"location": event.to_location, "updated_at": at})
+        self._located(w, tid, position, event.to_location, at, event.reason, event.actor)
+
+    def _located(
+        self, w: Writes, tid: str, position: int, location: str, at: int | None,
+        reason: str | None, actor: str,
+    ) -> None:
+        w.insert(TENANT_LOCATIONS, {
+            "tenant_id": tid, "position": position, "location": location, "since": at,
+            "reason": reason, "actor": actor,
+        })

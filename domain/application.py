@@ -68,7 +68,10 @@ class Ledger(Application[UUID]):
         super().__init__(env)
         if group_commit is None:
             group_commit = type(self.factory).__module__ != "eventsourcing.popo"
-        self.group_commit = GroupCommitter(self._put) if group_commit else None
+        self.group_commit = (
+            GroupCommitter(self._put, stored_version=self._stored_version) if group_commit
+            else None
+        )
         self.recent_subjects = RecentSubjects()
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -99,6 +102,10 @@ class Ledger(Application[UUID]):
         if self.snapshots is not None or self.repository.cache is not None:
             return self.save(*events)
         return self.events.put(list(events))
+
+    def _stored_version(self, aggregate_id: UUID) -> int | None:
+        last = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        return last[0].originator_version if last else None
 
     def _save(self, *aggregates: Aggregate) -> int:
         for aggregate in aggregates:

@@ -33,6 +33,8 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 
 Save = Callable[..., list[Any]]
 """`Application.save`: takes domain events, stores them in one transaction, returns recordings."""
+StoredVersion = Callable[[Any], "int | None"]
+"""The version of an aggregate's last stored event, None when it has none."""
 
 MAX_EVENTS = 1000  # per transaction: big enough to amortise the commit, small enough to stay quick
 
@@ -51,14 +53,19 @@ class _Ticket:
 
 
 class GroupCommitter:
-    def __init__(self, save: Save, *, max_events: int = MAX_EVENTS, window: float = 0.0) -> None:
+    def __init__(
+        self, save: Save, *, max_events: int = MAX_EVENTS, window: float = 0.0,
+        stored_version: StoredVersion | None = None,
+    ) -> None:
         """`save` stores events in one transaction (the application's `save`). `window` is how
         long (seconds) a leader waits for company while other callers are about; 0 (the default)
         means it never waits: batches form only from callers that queued while a commit was in
-        flight."""
+        flight. `stored_version(aggregate id)`, when given, lets a batch that lost a race find
+        the callers who lost it, instead of saving every caller alone."""
         if max_events < 1 or window < 0:
             raise ValueError("max_events must be at least 1 and window not negative")
         self._save = save
+        self._stored_version = stored_version
         self.max_events = max_events
         self.window = window
         self._queue: deque[_Ticket] = deque()
@@ -154,7 +161,7 @@ class GroupCommitter:
                 return error
             if len(batch) == 1:
                 batch[0].error, batch[0].done = error, True
-            else:
+            elif not (isinstance(error, IntegrityError) and self._answer_the_losers(batch, error)):
                 self._commit_one_by_one(batch)
             return None
         start = 0
@@ -163,6 +170,36 @@ class GroupCommitter:
             ticket.recordings, ticket.done = recordings[start:end], True
             start = end
         return None
+
+    def _answer_the_losers(self, batch: Sequence[_Ticket], conflict: Exception) -> bool:
+        """The combined save lost an optimistic-concurrency race. The callers whose events no
+        longer follow what is stored (a version read each, no lock, no commit) get the conflict,
+        and the others are saved together again; saving all of them alone would cost a commit
+        each, and a lost race is common when several processes write. False when no caller is
+        found out (the race is over, or it was no version conflict): then one by one."""
+        if self._stored_version is None:
+            return False
+        losers = [ticket for ticket in batch if self._is_behind(ticket)]
+        if not losers:
+            return False
+        for ticket in losers:
+            ticket.error, ticket.done = conflict, True
+        rest = [ticket for ticket in batch if not ticket.done]
+        if rest:
+            # Answers them all; a store failure reaches them the same way as in a first try.
+            self._commit(rest)
+        return True
+
+    def _is_behind(self, ticket: _Ticket) -> bool:
+        assert self._stored_version is not None
+        first_new: dict[Any, int] = {}
+        for event in ticket.events:
+            first_new.setdefault(event.originator_id, event.originator_version)
+        for aggregate_id, version in first_new.items():
+            stored = self._stored_version(aggregate_id)
+            if stored is not None and stored >= version:
+                return True
+        return False
 
     def _commit_one_by_one(self, batch: Sequence[_Ticket]) -> None:
         """The combined save failed: each caller's events alone, so each gets its own answer."""

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from domain.application import Ledger
-from domain.group_commit import GroupCommitter
+from domain.group_commit import GroupCommitter, _Ticket
 
 
 class _Event:
@@ -97,6 +97,46 @@ def test_a_conflicting_save_fails_only_its_own_caller() -> None:
         if number != 3:
             assert [name for name, _ in answer] == [f"e{number}"], answer
     assert sorted(store.stored) == sorted(f"e{n}" for n in range(12) if n != 3)
+
+
+class _VersionedEvent(_Event):
+    def __init__(self, name: str, originator_id: str, originator_version: int) -> None:
+        super().__init__(name)
+        self.originator_id, self.originator_version = originator_id, originator_version
+
+
+def _tickets(count: int) -> list[_Ticket]:
+    """One caller each, every caller writing version 2 of its own aggregate."""
+    return [
+        _Ticket([_VersionedEvent(f"e{n}", f"a{n}", 2)], frozenset({f"a{n}"}))
+        for n in range(count)
+    ]
+
+
+def test_a_batch_that_lost_a_race_fails_the_loser_and_commits_the_rest_together() -> None:
+    store = _Store(poisoned={"e3"})
+    stored_versions = {"a3": 2}  # another process wrote a3's version 2 first
+    committer = GroupCommitter(store.save, stored_version=stored_versions.get)
+    tickets = _tickets(6)
+
+    committer._commit(tickets)
+
+    assert isinstance(tickets[3].error, IntegrityError)
+    assert [t.recordings is not None for t in tickets] == [True, True, True, False, True, True]
+    assert store.transactions == [
+        ["e0", "e1", "e2", "e3", "e4", "e5"], ["e0", "e1", "e2", "e4", "e5"]
+    ]
+
+
+def test_without_a_way_to_find_the_loser_every_caller_is_saved_alone() -> None:
+    store = _Store(poisoned={"e3"})
+    committer = GroupCommitter(store.save)
+    tickets = _tickets(4)
+
+    committer._commit(tickets)
+
+    assert isinstance(tickets[3].error, IntegrityError)
+    assert store.transactions == [["e0", "e1", "e2", "e3"], ["e0"], ["e1"], ["e2"], ["e3"]]
 
 
 def test_two_saves_of_one_aggregate_never_share_a_transaction() -> None:

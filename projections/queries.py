@@ -53,6 +53,9 @@ class ReadSide(Protocol):
     def consent(self, subject_id: UUID, purpose: str) -> dict[str, Any] | None:
         """{status, channel, since, notice_version, method} or None if never decided."""
 
+    def consent_check(self, subject_id: UUID, purpose: str) -> tuple[bool, dict[str, Any] | None]:
+        """(the subject exists, its standing decision or None if never decided or erased)."""
+
     def consent_history(self, subject_id: UUID, after: str | None, limit: int) -> Page:
         """Oldest first: {position, purpose, status, channel, notice_version, method, at, actor}."""
 

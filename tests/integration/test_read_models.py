@@ -62,6 +62,28 @@ def test_a_subjects_profile_shows_current_consent_per_purpose(
     assert read_side.read_models.consent(subject, "blog_mail") is None, "never given is no answer"
 
 
+def test_the_consent_check_tells_unknown_undecided_decided_and_erased_subjects_apart(
+    stores: Stores, read_side: Any
+) -> None:
+    ledger = stores.ledger
+    decided, undecided, erased = (_subject(stores, None) for _ in range(3))
+    ledger.give_consent(decided, "info_mail", "web_form", "v1", "app", channel="email")
+    ledger.give_consent(erased, "info_mail", "web_form", "v1", "app")
+    ledger.erase_subject(erased, "olga")
+    read_side.runner.catch_up()
+    check = read_side.read_models.consent_check
+
+    exists, state = check(decided, "info_mail")
+    assert exists and state is not None
+    assert (state["status"], state["channel"], state["notice_version"]) == ("given", "email", "v1")
+    assert check(decided, "profiling") == (True, None)
+    assert check(undecided, "info_mail") == (True, None)
+    assert check(erased, "info_mail") == (True, None)
+    assert check(UUID(int=7), "info_mail") == (False, None)
+    with pytest.raises(UnknownPurpose):
+        check(decided, "carrier_pigeons")
+
+
 def test_personal_fields_rest_sealed_in_the_profile_table(stores: Stores, read_side: Any) -> None:
     subject = _subject(stores, None)
     read_side.runner.catch_up()

@@ -9,7 +9,7 @@ is fixed, so `alg: none` and a token signed for the other algorithm never pass.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
 
@@ -19,6 +19,9 @@ from api import keyfiles
 from api.settings import Settings
 
 MAX_ACTOR_LENGTH = 200
+# Verified tokens remembered per process: the few callers of a busy API (the vendor's systems)
+# send the same token on every request. Full: forgotten all at once, then learnt again.
+VERIFIED_CACHE_SIZE = 4096
 
 
 class Role(StrEnum):
@@ -53,6 +56,11 @@ class BadToken(Exception):
 class TokenVerifier:
     key: str
     algorithm: str
+    # token -> (caller, exp). A token that verified once verifies again until its `exp`:
+    # key and algorithm are fixed for the verifier's life, and `nbf`/`iat` stay in the past.
+    _verified: dict[str, tuple[Caller, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "TokenVerifier":
@@ -61,6 +69,17 @@ class TokenVerifier:
         return cls(keyfiles.auth_secret(settings), "HS256")
 
     def verify(self, token: str) -> Caller:
+        known = self._verified.get(token)
+        # PyJWT counts a token as expired from `exp` on (int(exp) <= now); so does this.
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        caller, expires = self._decode(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (caller, expires)
+        return caller
+
+    def _decode(self, token: str) -> tuple[Caller, int]:
         try:
             claims = jwt.decode(
                 token,
@@ -78,7 +97,8 @@ class TokenVerifier:
             raise BadToken("the token's signature does not match") from None
         except jwt.PyJWTError as error:
             raise BadToken(f"the token is not valid: {error}") from None
-        return _caller(claims)
+        # PyJWT has checked `exp` (required) as `int(exp) <= now` means expired.
+        return _caller(claims), int(claims["exp"])
 
 
 def _caller(claims: dict[str, object]) -> Caller:

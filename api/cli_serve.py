@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+from typing import TYPE_CHECKING, Any
+
 import typer
 
 from api.auth import Role
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def serve(
@@ -30,10 +36,84 @@ def serve(
     console.print(
         "             .venv/bin/ledger token --role customer --actor alice --tenant <id>"
     )
-    uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level.lower(),
+    options: dict[str, Any] = {
+        "factory": True, "host": host, "port": port, "workers": workers,
+        "log_level": settings.log_level.lower(),
+    }
+    if workers == 1:
+        uvicorn.run("api.app:create_app", **options)
+    else:
+        _serve_workers(uvicorn.Config("api.app:create_app", **options))
+
+
+def _serve_workers(config: uvicorn.Config) -> None:
+    """uvicorn's supervisor (restarts, signals), but every worker listens on a socket of its
+    own (SO_REUSEPORT) and the kernel spreads new connections over them. With uvicorn's one
+    shared socket, whichever worker wakes first accepts every waiting connection: 32
+    keep-alive clients that connect at once all landed on one worker, the others idled."""
+    import logging
+
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    # The parent binds (without listening) first: a port in use fails here, once, with the
+    # usual message, and the port stays ours while workers come and go.
+    try:
+        reserved = _reserve_port(config.host, config.port)
+    except OSError as error:
+        logging.getLogger("uvicorn.error").error(error)
+        raise SystemExit(STARTUP_FAILURE) from None
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", config.host, config.port
     )
+    try:
+        # Pickled into each spawned worker, where unpickling opens that worker's own socket.
+        listener: Any = _OwnListener(config.host, config.port)
+        Multiprocess(config, sockets=[listener]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        reserved.close()
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _reserve_port(host: str, port: int) -> socket.socket:
+    # SO_REUSEPORT would also share the port with another server that set it (a second
+    # `ledger serve` on the same port): an ordinary bind first, which shares with nobody,
+    # keeps "address already in use" for that.
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    return _reuse_port_socket(host, port)
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    # IPPROTO_TCP named, not left 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets
+    # that say they are TCP. A socket re-made in a spawned worker from uvicorn's shared one
+    # says 0, so every answer with a separate body write waited ~40 ms for a delayed ACK.
+    sock = socket.socket(_family(host), socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+class _OwnListener:
+    """Stands for "a socket of your own on host:port" in the list uvicorn hands each worker."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return _reuse_port_socket, (self.host, self.port)
 
 
 def token(

@@ -81,22 +81,37 @@ class BodyLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in scope.get("headers", ())
-        }
-        declared = headers.get("content-length", "").strip()
+        admitted = await self.admit(scope, receive, send)
+        if admitted is not None:
+            await self.app(scope, admitted, send)
+
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """The `receive` to run the application with, or None when the request was answered
+        here (413, 422) or the client went away while sending it."""
+        declared = content_type = b""
+        chunked = False
+        for name, value in scope.get("headers", ()):
+            name = name.lower()
+            if name == b"content-length":
+                declared = value.strip()
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if not chunked and declared in (b"", b"0"):
+            # No body (most requests: every GET): nothing to count or judge, nothing to replay.
+            return receive
         if declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(scope, receive, send)
-            return
+            return None
         try:
             body = await self._read(receive)
         except _TooLarge:
             await self._too_large(scope, receive, send)
-            return
+            return None
         except _ClientGone:
-            return
-        if body and _is_json(headers.get("content-type")) and nested_deeper_than(
+            return None
+        if body and _is_json(content_type.decode("latin-1")) and nested_deeper_than(
             body, self.max_depth
         ):
             detail = f"is nested deeper than {self.max_depth} levels of arrays and objects"
@@ -105,8 +120,8 @@ class BodyLimits:
                 errors=[FieldProblem(field="body", location="body", detail=detail)],
             )
             await response(scope, receive, send)
-            return
-        await self.app(scope, _replay(body, receive), send)
+            return None
+        return _replay(body, receive)
 
     async def _read(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []

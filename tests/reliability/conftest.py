@@ -155,10 +155,12 @@ class LedgerProcesses:
         self.started.append(process)
         return process
 
-    def serve(self, name: str, database_url: str, **extra: str) -> LedgerProcess:
-        port = free_port()
+    def serve(
+        self, name: str, database_url: str, *args: str, port: int | None = None, **extra: str
+    ) -> LedgerProcess:
+        port = port or free_port()
         return self._start(
-            name, ["serve", "--host", "127.0.0.1", "--port", str(port)],
+            name, ["serve", "--host", "127.0.0.1", "--port", str(port), *args],
             self.env(database_url, name, **extra), port,
         )
 

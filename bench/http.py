@@ -36,15 +36,26 @@ def _free_port() -> int:
 
 @contextmanager
 def serving(scratch: Scratch, workers: int) -> Iterator[str]:
-    """`ledger serve` on a free loopback port until the block ends."""
+    """`ledger serve` on a free loopback port until the block ends. On PostgreSQL as
+    docs/deploy.md deploys it: API processes that only answer, and the projections and the
+    sealer in a `ledger worker` of their own (inside a busy API process they wait for its
+    lock on the interpreter, and the read models fall behind). SQLite serves it all in one."""
     port = _free_port()
     env = {**os.environ, **scratch.env(), "LEDGER_LOG_LEVEL": "warning",
            "LEDGER_POLL_INTERVAL_MS": "20"}
     log = tempfile.TemporaryFile()
+    root = Path(__file__).resolve().parent.parent
+    worker = None
+    if scratch.store == "postgres":
+        env["LEDGER_RUN_WORKERS"] = "false"
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "worker"], env=env, stdout=log,
+            stderr=subprocess.STDOUT, cwd=root,
+        )
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent,
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -63,12 +74,15 @@ def serving(scratch: Scratch, workers: int) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for child in (process, worker):
+            if child is None:
+                continue
+            child.terminate()
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
         log.close()
 
 

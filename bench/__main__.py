@@ -31,7 +31,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     size.add_argument("--quick", action="store_const", dest="size", const="quick",
                       help="tiny sizes that run in seconds (CI)")
     size.add_argument("--full", action="store_const", dest="size", const="full",
-                      help="the issue's sizes: 1 million events, 10 million log rows (~20 min)")
+                      help="the issue's sizes: 1 million events, 10 million log rows (~10 min)")
     parser.add_argument("--runs", type=int, help="runs per figure (default: by size)")
     parser.add_argument("--stores", default=",".join(STORES),
                         help="comma-separated: sqlite, postgres (default: both)")

@@ -1,5 +1,5 @@
 """How big each benchmark is: `--quick` (seconds, for CI), the default, and `--full` (the issue's
-sizes, about half an hour on a 2-core machine)."""
+sizes, about ten minutes on a 2-core machine)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ rows an intruder wrote with the originator id in another form."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -83,41 +84,35 @@ def _insert_sqlite_row(stores: Stores, rowid: int, originator_id: Any) -> None:
     lambda u: "urn:uuid:" + u.hex,
 ])
 def test_an_originator_id_stored_in_another_form_reads_as_the_recorder_normalises_it(
-    tmp_path: Any, clock: Any, form: Any
+    sqlite_stores: Stores, form: Any
 ) -> None:
-    stores = _sqlite_stores(tmp_path, clock)
-    try:
-        _some_events(stores, subjects=2)
-        originator = uuid4()
-        _insert_sqlite_row(stores, 1000, form(originator))
-        recorder = stores.ledger.recorder
+    stores = sqlite_stores
+    _some_events(stores, subjects=2)
+    originator = uuid4()
+    _insert_sqlite_row(stores, 1000, form(originator))
+    recorder = stores.ledger.recorder
 
-        rows = [row for rows in _read(recorder) for row in rows]
+    rows = [row for rows in _read(recorder) for row in rows]
 
-        assert rows == [_as_recorder_reads(n) for batch in event_batches(recorder) for n in batch]
-        assert rows[-1][1] == str(originator)
-    finally:
-        stores.close()
+    assert rows == [_as_recorder_reads(n) for batch in event_batches(recorder) for n in batch]
+    assert rows[-1][1] == str(originator)
 
 
 @pytest.mark.parametrize("stored", ["not a uuid", 12345, b"\x01" * 16, "0" * 31 + "g"])
 def test_an_originator_id_the_recorder_cannot_read_fails_the_same_way(
-    tmp_path: Any, clock: Any, stored: Any
+    sqlite_stores: Stores, stored: Any
 ) -> None:
-    stores = _sqlite_stores(tmp_path, clock)
-    try:
-        _some_events(stores, subjects=1)
-        _insert_sqlite_row(stores, 1000, stored)
-        recorder = stores.ledger.recorder
+    stores = sqlite_stores
+    _some_events(stores, subjects=1)
+    _insert_sqlite_row(stores, 1000, stored)
+    recorder = stores.ledger.recorder
 
-        with pytest.raises(Exception) as by_recorder:
-            list(event_batches(recorder))
-        with pytest.raises(Exception) as by_rows:
-            _read(recorder)
+    with pytest.raises(Exception) as by_recorder:
+        list(event_batches(recorder))
+    with pytest.raises(Exception) as by_rows:
+        _read(recorder)
 
-        assert by_rows.type is by_recorder.type
-    finally:
-        stores.close()
+    assert by_rows.type is by_recorder.type
 
 
 def test_both_durable_stores_give_the_canonical_uuid_text(durable_stores: Stores) -> None:
@@ -128,11 +123,16 @@ def test_both_durable_stores_give_the_canonical_uuid_text(durable_stores: Stores
             assert row[1] == str(UUID(row[1]))
 
 
-def _sqlite_stores(tmp_path: Any, clock: Any) -> Stores:
+@pytest.fixture
+def sqlite_stores(tmp_path: Any, clock: Any) -> Iterator[Stores]:
     from api.wiring import open_stores
     from tests.conftest import make_settings
 
-    return open_stores(make_settings(f"sqlite:///{tmp_path}/ledger.sqlite", tmp_path / "var"), clock=clock)
+    stores = open_stores(make_settings(f"sqlite:///{tmp_path}/ledger.sqlite", tmp_path / "var"), clock=clock)
+    try:
+        yield stores
+    finally:
+        stores.close()
 
 
 @pytest.mark.parametrize("stored", [
@@ -141,36 +141,30 @@ def _sqlite_stores(tmp_path: Any, clock: Any) -> Stores:
     "ab" * 15 + "AB",
 ])
 def test_odd_but_readable_originator_ids_read_as_the_recorder_reads_them(
-    tmp_path: Any, clock: Any, stored: str
+    sqlite_stores: Stores, stored: str
 ) -> None:
-    stores = _sqlite_stores(tmp_path, clock)
-    try:
-        _some_events(stores, subjects=1)
-        _insert_sqlite_row(stores, 1000, stored)
-        recorder = stores.ledger.recorder
+    stores = sqlite_stores
+    _some_events(stores, subjects=1)
+    _insert_sqlite_row(stores, 1000, stored)
+    recorder = stores.ledger.recorder
 
-        rows = [row for rows in _read(recorder) for row in rows]
+    rows = [row for rows in _read(recorder) for row in rows]
 
-        assert rows == [_as_recorder_reads(n) for batch in event_batches(recorder) for n in batch]
-        assert rows[-1][1] == str(UUID(stored))
-    finally:
-        stores.close()
+    assert rows == [_as_recorder_reads(n) for batch in event_batches(recorder) for n in batch]
+    assert rows[-1][1] == str(UUID(stored))
 
 
-def test_ids_too_short_and_too_long_do_not_pass_for_two_good_ones(tmp_path: Any, clock: Any) -> None:
-    stores = _sqlite_stores(tmp_path, clock)
-    try:
-        _some_events(stores, subjects=1)
-        _insert_sqlite_row(stores, 1000, "0" * 31)
-        _insert_sqlite_row(stores, 1001, "0" * 33)
-        recorder = stores.ledger.recorder
+def test_ids_too_short_and_too_long_do_not_pass_for_two_good_ones(sqlite_stores: Stores) -> None:
+    stores = sqlite_stores
+    _some_events(stores, subjects=1)
+    _insert_sqlite_row(stores, 1000, "0" * 31)
+    _insert_sqlite_row(stores, 1001, "0" * 33)
+    recorder = stores.ledger.recorder
 
-        with pytest.raises(ValueError):
-            list(event_batches(recorder))
-        with pytest.raises(ValueError):
-            _read(recorder)
-    finally:
-        stores.close()
+    with pytest.raises(ValueError):
+        list(event_batches(recorder))
+    with pytest.raises(ValueError):
+        _read(recorder)
 
 
 def test_a_connection_lost_mid_pass_on_postgres_goes_on_from_the_last_chunk_handed_out(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -22,8 +21,13 @@ from fastapi.responses import RedirectResponse
 
 from api import keyfiles, logging_setup, problems
 from api.auth import TokenVerifier
+from api.http import docs_pages
+from api.http.openapi_edges import document_edges
+from api.http.query_parameters import StrictQueryRoute
+from api.http.read_waits import ReadWaits
 from api.idempotency import IdempotencyStore
 from api.limits import BodyLimits
+from api.private_files import make_private, private_folder
 from api.portal.router import router as portal_router
 from api.routers import consent_batch
 from api.rights.sweep import start_sweeper
@@ -36,6 +40,7 @@ from api.routers import (
     disclosures,
     health,
     incidents,
+    privacy,
     subjects,
     tenants,
     unsubscribe,
@@ -56,9 +61,11 @@ officer, system, auditor), `exp`, and `tenant` for customers. Locally:
 not do it, 404 not found (also: another tenant's anything, for a customer), 409 a conflict
 with the current state, 422 bad input naming the field.
 
-**Writes** answer with `position`; pass it as `min_position` to any GET to read your own write.
-**POSTs** accept `Idempotency-Key`: the same key and body within 24 hours gives the first
-answer again and records nothing new. **Lists** page with `after` and `limit` (1..1000).
+**Writes** answer with `position`; pass it as `min_position` to any GET to read your own write
+(a position beyond the last stored event is a 422; more than 4 waits at once per caller, 429).
+POST, PUT and PATCH accept `Idempotency-Key`: the same key and body within 24 hours gives the
+first answer again and records nothing new. **Lists** page with `after` and `limit`
+(1..1000). **Unknown query parameters** are a 422 naming each.
 """
 
 
@@ -67,24 +74,6 @@ def _run_workers_here(settings: Settings) -> bool:
         return True
     # PostgreSQL deployments may leave the workers to `ledger worker`.
     return settings.run_workers
-
-
-IDEMPOTENCY_HEADER = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "the same key and body within 24 hours gives the first answer again and "
-    "records nothing new; the same key with another body is a 422",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-}
-
-
-def _document_idempotency(schema: dict[str, Any]) -> None:
-    # The header is read by the route class, not by a parameter, so FastAPI cannot see it.
-    for path, operations in schema.get("paths", {}).items():
-        post = operations.get("post")
-        if post is not None and path.startswith("/v1/"):
-            post.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
 
 
 # Added to every answer that does not set them itself.
@@ -134,7 +123,7 @@ class _Guard:
 _ROUTERS = (
     health.router, tenants.router, subjects.router, consents.router, data_requests.router,
     access_requests.router, access_log.router, disclosures.router, incidents.router,
-    consent_batch.router, audit.router, unsubscribe.router, portal_router,
+    consent_batch.router, audit.router, unsubscribe.router, privacy.router, portal_router,
 )
 # Tried first when a request is matched to its route: every route tried costs a regular
 # expression, and consent writes and checks are most of the traffic. No other router has a
@@ -149,34 +138,14 @@ def _in_documented_order(routes: list[Any]) -> list[Any]:
     )
 
 
-def _private_folder(folder: Path) -> None:
-    """The data dir holds the keys: only its owner may list or enter it (0700)."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_mode & 0o077:
-        folder.chmod(0o700)
-
-
-def _private_database_files(settings: Settings) -> None:
-    """A SQLite store and its write-ahead files are readable by their owner only (0600):
-    they hold wrapped keys and sealed personal data."""
-    if not settings.database_url.startswith("sqlite:///"):
-        return
-    from projections.database import sqlite_path
-
-    database = Path(sqlite_path(settings.database_url))
-    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-        if path.exists() and path.stat().st_mode & 0o077:
-            path.chmod(0o600)
-
-
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    _private_folder(settings.data_dir)  # before the keys are written into it
+    private_folder(settings.data_dir)  # before the keys are written into it
     keyfiles.ensure_all(settings)  # keys are generated (mode 0600) on first start
     logging_setup.install_redaction(logging_setup.known_secrets(settings))
     stores = open_stores(settings, clock=clock)
     try:
-        _private_database_files(settings)
+        make_private(settings)  # the SQLite files exist now
         from api.cli_audit import make_sealer
         from projections.read_side import open_read_side
 
@@ -219,13 +188,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app = FastAPI(
         title="Compliance Ledger", version="1", description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served offline by docs_pages below
     )
+    app.router.route_class = StrictQueryRoute  # the app's own routes refuse unknown queries too
     app.state.settings = settings
     app.state.stores = stores
     app.state.read = read_side.read_models
     app.state.read_side = read_side
     app.state.sealer = sealer
     app.state.idempotency = idempotency
+    app.state.read_waits = ReadWaits()
     app.state.token_verifier = verifier
     app.state.workers_in_process = in_process
 
@@ -235,6 +207,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     for router in (*_HOT_ROUTERS, *(r for r in _ROUTERS if r not in _HOT_ROUTERS)):
         app.include_router(router)
+    docs_pages.install(app)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
@@ -248,7 +221,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(problems.openapi_components())
-            _document_idempotency(schema)
+            document_edges(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -18,17 +18,24 @@ def main() -> None:
 
 @app.command()
 def init() -> None:
-    """Create the store's tables and the generated keys (mode 0600) in the data dir."""
+    """Create the store's tables and the generated keys in the data dir: the dir 0700, every
+    file in it (and the SQLite store's) 0600."""
     from rich.console import Console
 
     from api import keyfiles
+    from api.private_files import make_private, private_folder
     from api.settings import get_settings
     from api.wiring import open_stores
 
     settings = get_settings()
+    private_folder(settings.data_dir)
     keyfiles.ensure_all(settings)
     stores = open_stores(settings)
-    stores.close()
+    try:
+        make_private(settings)  # while SQLite's -wal and -shm files exist
+    finally:
+        stores.close()
+    make_private(settings)  # and whatever closing left behind
     Console().print(
         f"[green]Ledger initialised[/green]: store {settings.database_url}, "
         f"keys in {settings.data_dir.resolve()}"

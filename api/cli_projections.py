@@ -65,31 +65,51 @@ def register(app: typer.Typer) -> None:
 
     @group.command()
     def status() -> None:
-        """Each read model's position and how many events it is behind."""
+        """Each read model's position and how many events it is behind; a stopped read model
+        with the event it could not apply and the error. Exit 1 while one is stopped."""
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
-        from projections.runner import ProjectionRunner
+        from projections import failures
+        from projections.tables import create_bookkeeping_tables
 
         _, stores, projections = _open()
         try:
-            runner = ProjectionRunner(stores.ledger, stores.db, projections)
-            head = runner.head()
+            # Only reads: a status never changes a read model (no upgrade, no retry).
+            create_bookkeeping_tables(stores.db)
+            names = [p.name for p in projections]
+            positions, _ = failures.tracking(stores.db, names)
+            stopped = {f.name: f for f in failures.failures(stores.db, names)}
+            head = int(stores.ledger.recorder.max_notification_id() or 0)
             table = Table(title=f"Read models (log head: {head})")
             table.add_column("read model")
             table.add_column("position", justify="right")
             table.add_column("behind", justify="right")
-            for name, position in runner.positions().items():
+            for name, position in positions.items():
                 behind = max(0, head - position)
+                if name in stopped:
+                    table.add_row(name, str(position), f"[red]{behind}, stopped")
+                    continue
                 colour = "yellow" if behind else "green"
                 table.add_row(name, str(position), f"[{colour}]{behind}")
             console = Console()
             console.print(table)
+            for failure in stopped.values():
+                console.print(
+                    f"[red]✗ {escape(failure.describe())}[/red] (since "
+                    f"{failure.failed_at:%Y-%m-%d %H:%M:%S} UTC). The other read models go on; "
+                    "it is retried when a runner starts (deploy the fix, restart) or by "
+                    f"`ledger projections rebuild --only {failure.name}`.",
+                    highlight=False,
+                )
             holder = _active_worker(stores)
             if holder is not None:
                 console.print(holder)
         finally:
             stores.close()
+        if stopped:
+            raise typer.Exit(1)
 
     @group.command()
     def rebuild(

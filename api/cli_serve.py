@@ -23,6 +23,7 @@ def serve(
     from rich.console import Console
 
     from api import keyfiles
+    from api.http.header_limits import HeaderLimitedProtocol
     from api.settings import get_settings
 
     settings = get_settings()
@@ -39,6 +40,8 @@ def serve(
     options: dict[str, Any] = {
         "factory": True, "host": host, "port": port, "workers": workers,
         "log_level": settings.log_level.lower(),
+        # httptools, with limits on request headers: size (431) and time (slowloris)
+        "http": HeaderLimitedProtocol,
     }
     if workers == 1:
         uvicorn.run("api.app:create_app", **options)
@@ -127,12 +130,20 @@ def token(
     ),
     link_ttl: int = typer.Option(900, "--link-ttl", min=1, help="seconds the link stays valid"),
 ) -> None:
-    """Print a bearer token signed with the configured secret (or a portal login link)."""
+    """Print a bearer token signed with the configured secret (or a portal login link).
+    Refuses when there is no secret yet: run `ledger init` first."""
+    from api import keyfiles
     from api.auth import mint_token
     from api.portal.login_links import mint_login_link
     from api.settings import get_settings
 
     settings = get_settings()
+    if not settings.auth_public_key:  # with RS256, mint_token itself says why it cannot
+        try:
+            keyfiles.existing_auth_secret(settings)
+        except keyfiles.NoAuthSecret as error:
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(1) from None
     try:
         token = mint_token(settings, role.value, actor, tenant=tenant, ttl=ttl)
         typer.echo(mint_login_link(settings, token, ttl_seconds=link_ttl) if login_link else token)

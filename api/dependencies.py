@@ -6,7 +6,8 @@ customer asking about another tenant's anything gets 404 from the route itself.
 The dependencies are `async def` because none of them waits on anything (attribute lookups,
 and a JWT check that is CPU only and cached): FastAPI runs a plain `def` dependency in a
 worker thread, and those hand-offs (four or five per request) cost more event-loop time than
-the whole route. Only waiting for the read side (`min_position`) goes to a thread.
+the whole route. Waiting for the read side (`min_position`) holds no thread either: it
+sleeps on the event loop between short checks (api/http/read_waits.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import BadToken, Caller, Role, TokenVerifier
+from api.http.read_waits import ReadWaits, beyond_the_last_event, reach
 from api.problems import ProblemException
 from api.settings import Settings
 from domain.application import Ledger
@@ -26,6 +28,9 @@ from projections.queries import ReadSide
 
 MAX_POSITION = 2**63 - 1
 RETRY_AFTER_SECONDS = "1"
+# Far above any real token (an IdP's with many claims is 1 to 2 KiB): a longer header is
+# refused before anything decodes or hashes it.
+MAX_AUTHORIZATION_BYTES = 8 * 1024
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -41,7 +46,20 @@ async def get_ledger(request: Request) -> Ledger:
     return request.app.state.stores.ledger
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer` header, for code outside FastAPI's dependencies."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def caller_from_request(request: Request, credentials: str | None) -> Caller:
+    header = request.headers.get("authorization")
+    if header is not None and len(header) > MAX_AUTHORIZATION_BYTES:
+        raise ProblemException(
+            401, f"the Authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes; "
+            "send the bearer token alone",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     if credentials is None:
         raise ProblemException(
             401, "this needs a bearer token: Authorization: Bearer <JWT>",
@@ -97,20 +115,25 @@ async def read_side(
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
     if min_position is not None:
-        # Waiting blocks (and asks the database), so it is the one part that takes a thread.
-        settings: Settings = request.app.state.settings
-        await run_in_threadpool(_wait_for, read, min_position, settings.read_wait_seconds)
+        state = request.app.state
+        waits: ReadWaits = state.read_waits
+        await reach(
+            read, state.stores.ledger, min_position, state.settings.read_wait_seconds, waits,
+            lambda: caller_key(request),
+        )
     return read
 
 
-def _wait_for(read: ReadSide, min_position: int, timeout: float) -> None:
-    if not read.wait_for(min_position, timeout):
-        raise ProblemException(
-            503,
-            f"the read side has not reached position {min_position} yet "
-            f"(it is at {read.position()}); try again shortly",
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
-        )
+def caller_key(request: Request) -> str:
+    """Who is asking, for per-caller limits: the token's caller; without a valid token, the
+    client's address."""
+    token = bearer_token(request)
+    if token is not None:
+        try:
+            return caller_from_request(request, token).key
+        except ProblemException:
+            pass
+    return f"address:{request.client.host if request.client else 'unknown'}"
 
 
 async def current_ledger(
@@ -119,13 +142,19 @@ async def current_ledger(
         int | None,
         Query(
             ge=0, le=MAX_POSITION,
-            description="accepted for symmetry with every GET; this answer comes from the "
-            "ledger itself, which is always current",
+            description="accepted as on every GET; this answer comes from the ledger "
+            "itself, which has every stored position (beyond the last one is a 422)",
         ),
     ] = None,
 ) -> Ledger:
-    """For GETs answered from the events themselves: every position is already reached."""
-    return request.app.state.stores.ledger
+    """For GETs answered from the events themselves: every position stored is reached. A
+    position beyond the last stored event is refused, as on every other GET."""
+    ledger: Ledger = request.app.state.stores.ledger
+    if min_position is not None and min_position > 0:
+        last = int(await run_in_threadpool(ledger.recorder.max_notification_id) or 0)
+        if min_position > last:
+            raise beyond_the_last_event(last)
+    return ledger
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]

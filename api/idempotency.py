@@ -1,4 +1,5 @@
-"""`Idempotency-Key` on every POST: a retried request gets the first answer, not a second event.
+"""`Idempotency-Key` on every write (POST, PUT, PATCH): a retried request gets the first
+answer, not a second event.
 
 The first request with a key inserts an in-progress row (the primary key makes that
 atomic across threads and processes), runs, and stores its answer. A request with the
@@ -25,10 +26,10 @@ from typing import Any
 
 import anyio
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.dependencies import caller_from_request
+from api.dependencies import bearer_token, caller_from_request
+from api.http.query_parameters import StrictQueryRoute
 from api.problems import (
     FieldProblem,
     ProblemException,
@@ -40,6 +41,10 @@ from domain.clock import Clock
 from projections.database import Database
 
 HEADER = "Idempotency-Key"
+# Every method that writes. A PUT is idempotent by HTTP's definition, but each one records
+# an event here (the ledger keeps every decision), so a retried PUT needs the key as much
+# as a retried POST.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 LIFETIME = timedelta(hours=24)
 WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.02
@@ -156,11 +161,6 @@ def _key_problem(request: Request, detail: str) -> Response:
     )
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
 def _stored(response: Response) -> str:
     headers = {k: v for k, v in response.headers.items() if k.lower() in KEPT_HEADERS}
     return json.dumps(
@@ -183,12 +183,12 @@ def _replay(claim: Claim) -> Response:
     )
 
 
-class IdempotentRoute(APIRoute):
-    """Route class of every router: POSTs honour `Idempotency-Key`, other methods are as is."""
+class IdempotentRoute(StrictQueryRoute):
+    """Route class of the API's routers: writes honour `Idempotency-Key`, reads are as is."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if "POST" not in (self.methods or set()):
+        if not WRITE_METHODS & (self.methods or set()):
             return handler
 
         async def idempotent(request: Request) -> Response:
@@ -198,7 +198,7 @@ class IdempotentRoute(APIRoute):
             if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
                 return _key_problem(request, f"must be 1 to {MAX_KEY_LENGTH} printable characters")
             try:
-                caller = caller_from_request(request, _bearer(request))
+                caller = caller_from_request(request, bearer_token(request))
             except ProblemException:
                 return await handler(request)  # the route itself answers the 401
             body = await request.body()

@@ -48,6 +48,27 @@ def master_key(settings: Settings) -> bytes:
     return key
 
 
+class NoAuthSecret(Exception):
+    """Neither `LEDGER_AUTH_SECRET` nor an `auth.secret` file in the data dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        super().__init__(
+            f"there is no token secret: LEDGER_AUTH_SECRET is not set and there is no "
+            f"{AUTH_SECRET_FILE} in the data dir {self.data_dir}. Run `ledger init` (or "
+            "`make run`) first, with the same LEDGER_DATA_DIR as the server, so that tokens "
+            "are signed with the secret the server checks."
+        )
+
+
+def existing_auth_secret(settings: Settings) -> str:
+    """The configured or stored secret; never creates one. A token signed with a secret made
+    here would be refused by every server that has (or will make) its own."""
+    if settings.auth_secret is None and not (settings.data_dir / AUTH_SECRET_FILE).exists():
+        raise NoAuthSecret(settings.data_dir)
+    return auth_secret(settings)
+
+
 def auth_secret(settings: Settings) -> str:
     if settings.auth_secret is not None:
         return settings.auth_secret.get_secret_value()

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(
         64, gt=0, description="JSON bodies nested deeper than this are refused with 422"
     )
+    max_header_bytes: int = Field(
+        64 * 1024, gt=0,
+        description="`ledger serve`: a request line and headers larger than this are refused (431)",
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0,
+        description="`ledger serve`: a connection that has not sent its headers by then is closed",
+    )
 
 
 @lru_cache

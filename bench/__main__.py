@@ -2,8 +2,9 @@
 [--markdown FILE] [--json FILE]`: runs the benchmarks and prints one table.
 
 Groups: writes (Ledger vs raw inserts), http (PUT, GET, projection lag), access-log (PostgreSQL,
-generated rows), replay (rebuild, verify, peak memory), erasure. Every group makes its own data in
-a throwaway store and removes it afterwards."""
+generated rows), replay (rebuild, verify, peak memory), erasure, costs (the fresh consent check,
+the xlsx export, decisions on requests with many refusals). Every group makes its own data in a
+throwaway store and removes it afterwards."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from bench import access_log, erasure, http, replay, writes
+from bench import access_log, costs, erasure, http, replay, writes
 from bench.machine import describe, postgres_version
 from bench.results import Results, guarded
 from bench.sizes import choose
 from bench.stores import STORES, conninfo, pg_admin_url, postgres_available, scratch
 
-GROUPS = ("writes", "http", "access-log", "replay", "erasure")
+GROUPS = ("writes", "http", "access-log", "replay", "erasure", "costs")
 POSTGRES_ONLY = {"access-log"}
 
 
@@ -111,7 +112,7 @@ def _runner(group: str, store: str, sizes, results: Results, log) -> Callable[[]
             replay.measure(results, store, sizes, log)
             return
         module = {"writes": writes, "http": http, "access-log": access_log,
-                  "erasure": erasure}[group]
+                  "erasure": erasure, "costs": costs}[group]
         with scratch(store, group) as target:
             module.measure(results, target, sizes, log)
 

@@ -79,17 +79,19 @@ def generate(
     clock = Clock()
     writer = Writer(ledger, progress)
     tenants: list[UUID] = []
+    opened: dict[UUID, Tenant] = {}
     for number in range(max(2, events // 10_000)):
         tenant = Tenant.open(f"Tenant {number} B.V.", None, "olga", clock.tick())
         ledger.keys.create(tenant.id, tenant_id=tenant.id)
         tenants.append(tenant.id)
+        opened[tenant.id] = tenant
         writer.add(tenant)
     subjects: list[UUID] = []
     unit = 0
     while writer.written + len(writer.pending) < events:
         tenant_id = tenants[unit % len(tenants)]
         subject = Subject.register(
-            tenant_id, f"Person {unit}", f"person{unit}@example.org", "+31 6 1234 5678", "crm",
+            tenant_id, f"Person {unit}", f"person{unit}@example.org", "+31612345678", "crm",
             clock.tick(),
         )
         ledger.keys.create(subject.id, tenant_id=tenant_id)
@@ -97,22 +99,21 @@ def generate(
         writer.add(subject)
         subjects.append(subject.id)
         if unit % 3 == 0:
-            writer.add(_access_request(tenant_id, clock, rng))
+            writer.add(_access_request(opened[tenant_id], clock, rng))
         unit += 1
     writer.flush()
     return {"tenants": tenants, "subjects": subjects, "events": writer.written}
 
 
-def _access_request(tenant_id: UUID, clock: Clock, rng: random.Random) -> AccessRequest:
+def _access_request(tenant: Tenant, clock: Clock, rng: random.Random) -> AccessRequest:
     request = AccessRequest.ask(
-        tenant_id, True, "active", "sam", "read", ["orders"], "ticket 17", "T-17", 480,
-        clock.tick(),
+        tenant, "sam", "read", ["orders"], "ticket 17", "T-17", 480, clock.tick(),
     )
-    request.approve("carla", True, "active", clock.tick())
+    request.approve("carla", tenant, clock.tick())
     asked = clock.moment
     for number in range(USES_PER_REQUEST):
         resource = f"orders/{number}" if rng.random() < 0.9 else f"invoices/{number}"
-        request.use("sam", resource, "read", True, "active", asked + timedelta(seconds=number))
+        request.use("sam", resource, "read", tenant, asked + timedelta(seconds=number))
     return request
 
 

@@ -19,6 +19,9 @@ PURPOSES = ("info_mail", "product_mail", "blog_mail", "analytics_cookies")
 GIVEN = {"status": "given", "notice_version": "2026-01", "method": "cookie_banner",
          "channel": "web"}
 WITHDRAWN = {"status": "withdrawn", "method": "cookie_banner", "channel": "web"}
+# The check asks for the channel the decisions name, as a sender asks before using it
+# (without a channel the answer covers all seven channels).
+CHECK = {"channel": "web"}
 
 
 async def run(plan: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +61,7 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
                         body = GIVEN if rng.random() < 0.8 else WITHDRAWN
                         response = await client.put(path, json=body)
                     else:
-                        response = await client.get(path)
+                        response = await client.get(path, params=CHECK)
                 except httpx.HTTPError:
                     errors[0] += 1
                     continue

@@ -8,10 +8,11 @@ import json
 import shutil
 import subprocess
 import tempfile
+from urllib.parse import urlencode
 from pathlib import Path
 from typing import Any
 
-from bench.load import GIVEN, PURPOSES, WITHDRAWN
+from bench.load import CHECK, GIVEN, PURPOSES, WITHDRAWN
 
 SCRIPT = """
 local subjects = {%(subjects)s}
@@ -31,7 +32,7 @@ request = function()
     if math.random() < 0.8 then body = given end
     return wrk.format("PUT", path, headers, body)
   end
-  return wrk.format("GET", path, headers)
+  return wrk.format("GET", path .. "?%(check)s", headers)
 end
 done = function(summary, latency, requests)
   io.write(string.format('{"requests": %%d, "bad": %%d, "errors": %%d, "duration_us": %%d, ' ..
@@ -53,6 +54,7 @@ def run(url: str, token: str, mode: str, subjects: list[str], clients: int, seco
         "purposes": ", ".join(f'"{p}"' for p in PURPOSES),
         "mode": mode, "token": token,
         "given": json.dumps(GIVEN), "withdrawn": json.dumps(WITHDRAWN),
+        "check": urlencode(CHECK),
     }
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "load.lua"

@@ -13,25 +13,33 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
+from domain import resources as resource_names
 from domain import values
 from domain.deadlines import DEFAULT_GRANT, MAXIMUM_GRANT, PENDING_ACCESS_REQUEST_LIFETIME
 from domain.errors import (
     AccessRequestExpired,
     ApprovalMayOnlyNarrow,
     DurationTooLong,
+    GrantEndedWithTenancy,
     GrantNotActive,
-    InvalidInput,
     NotTheRequester,
     RequesterCannotApprove,
     RequestNotPending,
     TenantNotActive,
 )
 from domain.personal import CarriesPersonalData
+from domain.tenant import Tenant
 from domain.values import Scope
 
 PENDING, APPROVED, DENIED, REVOKED, EXPIRED, USED, ENDED = (
     "pending", "approved", "denied", "revoked", "expired", "used", "ended",
 )
+TERMINATION_ENDED = "the tenant was terminated"
+
+
+def _tenancy_unknown(state: dict[str, Any]) -> None:
+    """Requests asked before tenancies were counted: judged by the termination times."""
+    state["tenancy"] = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,9 @@ class AccessPolicy:
 class AccessRequest(Aggregate):
     class Requested(Aggregate.Created, CarriesPersonalData):
         # Staff write the reason in their own words; it may well name people, so it is
-        # shredded with the tenant.
+        # shredded with the tenant. `tenancy`: the tenant's tenancy the request belongs to.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_tenancy_unknown)
         personal_fields = ("reason",)
         data_owner = "tenant_id"
         tenant_id: UUID
@@ -57,6 +67,7 @@ class AccessRequest(Aggregate):
         ticket: str | None
         duration_minutes: int
         expires_at: datetime
+        tenancy: int | None
 
     class Approved(Aggregate.Event):
         approver: str
@@ -109,6 +120,15 @@ class AccessRequest(Aggregate):
         def apply(self, request: "AccessRequest") -> None:
             request.status = ENDED
 
+    class EndedWithTenancy(Aggregate.Event):
+        """The tenant was terminated: a pending request or an active grant ends with its
+        tenancy, and a reactivation revives none of them. `actor` terminated the tenant."""
+
+        actor: str
+
+        def apply(self, request: "AccessRequest") -> None:
+            request.status = ENDED
+
     class AccessRecorded(Aggregate.Event):
         tenant_id: UUID
         actor: str
@@ -127,14 +147,18 @@ class AccessRequest(Aggregate):
         refusal: str
 
     def __init__(
-        self, tenant_id: UUID, requester: str, scope: str, resources: list[str], reason: str,
-        ticket: str | None, duration_minutes: int, expires_at: datetime, **_: Any,
+        self, tenant_id: UUID, requester: str, scope: str, resources: list[str],
+        ticket: str | None, duration_minutes: int, expires_at: datetime,
+        tenancy: int | None = None, **_: Any,
     ) -> None:
+        # The reason stays in the event, not here: the request's state holds nothing
+        # personal, so it may be kept in snapshots (a grant used thousands of times loads
+        # from its last snapshot, not from its first event).
         self.tenant_id = tenant_id
         self.requester = requester
         self.scope = scope
         self.resources = list(resources)
-        self.reason = reason
+        self.tenancy = tenancy
         self.ticket = ticket
         self.duration_minutes = duration_minutes
         self.expires_at = expires_at
@@ -146,25 +170,35 @@ class AccessRequest(Aggregate):
 
     @classmethod
     def ask(
-        cls, tenant_id: UUID, tenant_active: bool, tenant_status: str, requester: str,
-        scope: str, resources: list[str], reason: str, ticket: str | None,
-        duration_minutes: int | None, now: datetime, policy: AccessPolicy = AccessPolicy(),
+        cls, tenant: Tenant, requester: str, scope: str, resources: list[str], reason: str,
+        ticket: str | None, duration_minutes: int | None, now: datetime,
+        policy: AccessPolicy = AccessPolicy(),
     ) -> "AccessRequest":
-        if not tenant_active:
-            raise TenantNotActive(tenant_status)
+        tenant.ensure_active()
         return cls._create(
             cls.Requested,
             id=uuid4(),
-            tenant_id=tenant_id,
+            tenant_id=tenant.id,
             requester=requester,
             scope=values.choice("scope", Scope, scope).value,
-            resources=_resources(resources),
+            resources=resource_names.resources("resources", resources),
             reason=values.text("reason", reason, max_length=2000),
             ticket=values.text("ticket", ticket, required=False, max_length=200),
             duration_minutes=_duration(duration_minutes, policy),
             expires_at=now + policy.pending_lifetime,
+            tenancy=tenant.tenancy,
             timestamp=now,
         )
+
+    @property
+    def requested_at(self) -> datetime:
+        return self.created_on
+
+    def belongs_to_current_tenancy(self, tenant: Tenant) -> bool:
+        """Asked in the tenant's current tenancy: no termination since it was asked."""
+        if self.tenancy is None:  # asked before tenancies were counted
+            return not tenant.terminated_since(self.requested_at)
+        return self.tenancy == tenant.tenancy
 
     # Deciding
     def is_expired_pending(self, now: datetime) -> bool:
@@ -177,24 +211,28 @@ class AccessRequest(Aggregate):
             raise AccessRequestExpired()
 
     def approve(
-        self, approver: str, tenant_active: bool, tenant_status: str, now: datetime,
+        self, approver: str, tenant: Tenant, now: datetime,
         duration_minutes: int | None = None, scope: str | None = None,
         resources: list[str] | None = None,
     ) -> None:
         if approver == self.requester:
             raise RequesterCannotApprove()
         self._ensure_pending(now)
-        if not tenant_active:
-            raise TenantNotActive(tenant_status)
+        if not tenant.is_active:
+            raise TenantNotActive(tenant.status)
+        if not self.belongs_to_current_tenancy(tenant):
+            raise GrantEndedWithTenancy()
         granted_scope = self.scope if scope is None else values.choice("scope", Scope, scope).value
         if not Scope(granted_scope).within(Scope(self.scope)):
             raise ApprovalMayOnlyNarrow(
                 "scope",
                 f"the request asked for {self.scope}; approval may keep it or narrow it to read",
             )
-        granted_resources = self.resources if resources is None else _resources(resources)
+        granted_resources = resource_names.resources(
+            "resources", self.resources if resources is None else resources
+        )
         for resource in granted_resources:
-            if not any(_covers(asked, resource) for asked in self.resources):
+            if not any(resource_names.covers(asked, resource) for asked in self.resources):
                 raise ApprovalMayOnlyNarrow(
                     "resources", f"{resource!r} was not among the requested resources"
                 )
@@ -241,6 +279,16 @@ class AccessRequest(Aggregate):
             return True
         return False
 
+    def end_with_tenancy(self, tenant: Tenant, actor: str, now: datetime) -> bool:
+        """Ends a pending request or an active grant whose tenancy the tenant's termination
+        ended. True when it ended it; False when there was nothing to end."""
+        if self.status not in (PENDING, APPROVED) or (
+            tenant.is_active and self.belongs_to_current_tenancy(tenant)
+        ):
+            return False
+        self.trigger_event(self.EndedWithTenancy, actor=actor, timestamp=now)
+        return True
+
     def end_grant_if_due(self, now: datetime) -> bool:
         if self.status == APPROVED and self.valid_until is not None and now >= self.valid_until:
             self.trigger_event(self.GrantEnded, valid_until=self.valid_until, timestamp=now)
@@ -249,14 +297,14 @@ class AccessRequest(Aggregate):
 
     # Using
     def use(
-        self, actor: str, resource: str, action: str, tenant_active: bool, tenant_status: str,
-        now: datetime,
+        self, actor: str, resource: str, action: str, tenant: Tenant, now: datetime
     ) -> str | None:
         """Record one access under the grant. Returns None when allowed, else the refusal,
-        which is recorded too: a refused look is as much a fact as an allowed one."""
-        resource = values.text("resource", resource, max_length=500) or ""
+        which is recorded too: a refused look is as much a fact as an allowed one. A resource
+        that is no valid name is refused at the door (InvalidInput), before anything."""
+        resource = resource_names.resource("resource", resource)
         wanted = values.choice("action", Scope, action)
-        refusal = self._refusal(actor, resource, Scope(wanted), tenant_active, tenant_status, now)
+        refusal = self._refusal(actor, resource, Scope(wanted), tenant, now)
         if refusal is None:
             self.trigger_event(
                 self.AccessRecorded, tenant_id=self.tenant_id, actor=actor,
@@ -270,13 +318,14 @@ class AccessRequest(Aggregate):
         return refusal
 
     def _refusal(
-        self, actor: str, resource: str, action: Scope, tenant_active: bool,
-        tenant_status: str, now: datetime,
+        self, actor: str, resource: str, action: Scope, tenant: Tenant, now: datetime
     ) -> str | None:
         if actor != self.requester:
             return "only the requester may use this grant"
-        if not tenant_active:
-            return f"the tenant is {tenant_status}"
+        if not tenant.is_active:
+            return f"the tenant is {tenant.status}"
+        if not self.belongs_to_current_tenancy(tenant):
+            return "the grant ended when the tenant was terminated"
         if self.status == USED:
             return "the grant was for one export or change and has been used"
         if self.status != APPROVED:
@@ -284,7 +333,7 @@ class AccessRequest(Aggregate):
         assert self.valid_until is not None and self.granted_scope is not None
         if now >= self.valid_until:
             return "the grant has expired"
-        if not any(_covers(granted, resource) for granted in self.granted_resources):
+        if not any(resource_names.covers(g, resource) for g in self.granted_resources):
             return f"{resource!r} is outside the granted resources"
         if not Scope(self.granted_scope).permits(action):
             return f"a {self.granted_scope} grant does not permit {action.value}"
@@ -293,26 +342,6 @@ class AccessRequest(Aggregate):
     def ensure_requester(self, actor: str) -> None:
         if actor != self.requester:
             raise NotTheRequester()
-
-
-def _covers(granted: str, resource: str) -> bool:
-    """A grant on "orders" covers "orders" and "orders/17", not "orders-archive"."""
-    return granted == "*" or resource == granted or resource.startswith(granted.rstrip("/") + "/")
-
-
-def _resources(resources: list[str] | None) -> list[str]:
-    if not resources or not isinstance(resources, (list, tuple)):
-        raise InvalidInput("resources", "name at least one resource")
-    if len(resources) > 100:
-        raise InvalidInput("resources", "at most 100 resources per request")
-    cleaned = []
-    for resource in resources:
-        if not isinstance(resource, str) or not resource.strip():
-            raise InvalidInput("resources", "every resource must be a non-empty name")
-        if len(resource) > 500:
-            raise InvalidInput("resources", "a resource name is at most 500 characters")
-        cleaned.append(resource)
-    return cleaned
 
 
 def _duration(minutes: int | None, policy: AccessPolicy) -> int:

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.utils import get_topic
 
 from domain.access import AccessPolicy, AccessRequest
 from domain.clock import Clock, SystemClock
@@ -31,10 +32,12 @@ from domain.keys import InMemoryKeyStore, KeyShredded, KeyStore
 from domain.recent_subjects import RecentSubjects
 from domain.shredding import ShreddingMapper
 from domain.subject import Subject
-from domain.tenant import Tenant
+from domain.tenant import Tenant, status_set_by
 from domain.values import DataRequestKind
+from domain.vendor_read import VendorRead
 
 A = TypeVar("A", bound=Aggregate)
+_SUBJECT_REGISTERED = get_topic(Subject.Registered)
 MAX_ATTEMPTS = 20
 
 
@@ -46,8 +49,17 @@ class Outcome:
     position: int
 
 
+SNAPSHOT_EVERY = 50  # events of an access request between two of its snapshots
+TAIL = 8  # a tenant's last events read at a time to learn its status (moves come between)
+
+
 class Ledger(Application[UUID]):
     name = "ledger"
+    # A read grant may be used (or refused) thousands of times: its decisions load from its
+    # last snapshot. Only access requests are snapshotted (their state holds nothing
+    # personal), through a repository of their own, so loading anything else costs no look
+    # for a snapshot.
+    is_snapshotting_enabled = True
 
     def __init__(
         self,
@@ -73,6 +85,10 @@ class Ledger(Application[UUID]):
             else None
         )
         self.recent_subjects = RecentSubjects()
+        self.access_requests = Repository(self.events, snapshot_store=self.snapshots)
+
+    def construct_repository(self) -> Repository[UUID]:
+        return Repository(self.events)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return ShreddingMapper(
@@ -87,8 +103,9 @@ class Ledger(Application[UUID]):
         return self.clock.now()
 
     def _load(self, aggregate_id: UUID, kind: type[A]) -> A:
+        repository = self.access_requests if kind is AccessRequest else self.repository
         try:
-            aggregate = self.repository.get(aggregate_id, projector_func=_replay)
+            aggregate = repository.get(aggregate_id, projector_func=_replay)
         except AggregateNotFoundError:
             raise NotFound(f"no {_noun(kind)} with id {aggregate_id}") from None
         if not isinstance(aggregate, kind):
@@ -99,7 +116,7 @@ class Ledger(Application[UUID]):
         """What `save` does for this application (it keeps no aggregate cache and takes no
         snapshots), given the events themselves, without the runtime protocol check `save`
         makes per event (slower than mapping the event)."""
-        if self.snapshots is not None or self.repository.cache is not None:
+        if self.snapshotting_intervals or self.repository.cache is not None:
             return self.save(*events)
         return self.events.put(list(events))
 
@@ -112,13 +129,25 @@ class Ledger(Application[UUID]):
             # Whatever changes a subject makes the copy kept for consent decisions stale;
             # the consent path puts its own copy back after its save.
             self.recent_subjects.forget(aggregate.id)
+        # The versions before this save: its events are pending, already counted in `version`.
+        versions = [(a, a.version - len(a.pending_events)) for a in aggregates]
         if self.group_commit is not None:
             recordings = self.group_commit.save(*aggregates)
         else:
             recordings = self.save(*aggregates)
         if not recordings:
             raise StateConflict("nothing changed")
+        for aggregate, version in versions:
+            self._snapshot_if_due(aggregate, version)
         return recordings[-1].notification.id
+
+    def _snapshot_if_due(self, aggregate: Aggregate, before: int) -> None:
+        """A snapshot of an access request each SNAPSHOT_EVERY events, from the state just
+        saved (nothing to load). Only a cost: a lost snapshot means a longer replay."""
+        if not isinstance(aggregate, AccessRequest) or self.snapshots is None:
+            return
+        if aggregate.version // SNAPSHOT_EVERY > before // SNAPSHOT_EVERY:
+            self.snapshots.put([AccessRequest.Snapshot.take(aggregate)])
 
     def _change(
         self, aggregate_id: UUID, kind: type[A], command: Callable[[A], Any]
@@ -227,6 +256,23 @@ class Ledger(Application[UUID]):
             lambda s: s.rectify(actor, self.now(), name=name, email=email, phone=phone),
         )
 
+    def _tenant_status(self, tenant_id: UUID | None) -> str | None:
+        """The tenant's status from the topics of its last events (nothing decoded): every
+        consent write asks it, and replaying the tenant would decrypt its name each time."""
+        if tenant_id is None:
+            return None
+        below: int | None = None
+        limit = 1  # the last event tells, unless it was a move
+        while True:
+            tail = self.recorder.select_events(tenant_id, desc=True, limit=limit, lte=below)
+            for stored in tail:
+                status = status_set_by(stored.topic)
+                if status is not None:
+                    return status
+            if len(tail) < limit:
+                raise NotFound(f"no tenant with id {tenant_id}")
+            below, limit = tail[-1].originator_version - 1, TAIL
+
     def give_consent(
         self, subject_id: UUID, purpose: str, method: str, notice_version: str, actor: str,
         channel: str | None = None, ip_address: str | None = None,
@@ -234,7 +280,8 @@ class Ledger(Application[UUID]):
         return self._decide_consent(
             subject_id,
             lambda s: s.give_consent(
-                purpose, method, notice_version, actor, self.now(), channel, ip_address
+                purpose, method, notice_version, actor, self.now(), channel, ip_address,
+                tenant_status=self._tenant_status(s.tenant_id),
             ),
         )
 
@@ -246,7 +293,8 @@ class Ledger(Application[UUID]):
         return self._decide_consent(
             subject_id,
             lambda s: s.withdraw_consent(
-                purpose, method, actor, self.now(), channel, notice_version, ip_address
+                purpose, method, actor, self.now(), channel, notice_version, ip_address,
+                tenant_status=self._tenant_status(s.tenant_id),
             ),
         )
 
@@ -260,6 +308,14 @@ class Ledger(Application[UUID]):
             subject_id, Subject,
             lambda s: s.withdraw_consent_if_given(purpose, method, actor, self.now(), channel),
         )
+
+    def consent_answer(
+        self, subject_id: UUID, purpose: str, channel: str | None = None
+    ) -> dict[str, Any]:
+        """"May I?" from the subject's own events: for when the read side has not yet seen
+        the subject's last event (a decision just answered on another process)."""
+        subject = self.subject(subject_id)
+        return subject.consent_answer(purpose, channel, self._tenant_status(subject.tenant_id))
 
     def erase_subject(
         self, subject_id: UUID, actor: str, request_id: UUID | None = None
@@ -300,10 +356,9 @@ class Ledger(Application[UUID]):
         self, tenant_id: UUID, requester: str, scope: str, resources: list[str],
         reason: str, ticket: str | None = None, duration_minutes: int | None = None,
     ) -> Outcome:
-        tenant = self.tenant(tenant_id)
         request = AccessRequest.ask(
-            tenant_id, tenant.is_active, tenant.status, requester, scope, resources, reason,
-            ticket, duration_minutes, self.now(), self.policy,
+            self.tenant(tenant_id), requester, scope, resources, reason, ticket,
+            duration_minutes, self.now(), self.policy,
         )
         return Outcome(request, self._save(request))
 
@@ -315,9 +370,8 @@ class Ledger(Application[UUID]):
         scope: str | None = None, resources: list[str] | None = None,
     ) -> Outcome:
         def approve(request: AccessRequest) -> None:
-            tenant = self.tenant(request.tenant_id)
             request.approve(
-                approver, tenant.is_active, tenant.status, self.now(),
+                approver, self.tenant(request.tenant_id), self.now(),
                 duration_minutes=duration_minutes, scope=scope, resources=resources,
             )
 
@@ -340,9 +394,8 @@ class Ledger(Application[UUID]):
         refusal: list[str | None] = []
 
         def use(request: AccessRequest) -> None:
-            tenant = self.tenant(request.tenant_id)
             refusal[:] = [
-                request.use(actor, resource, action, tenant.is_active, tenant.status, self.now())
+                request.use(actor, resource, action, self.tenant(request.tenant_id), self.now())
             ]
 
         outcome = self._change(request_id, AccessRequest, use)
@@ -352,6 +405,13 @@ class Ledger(Application[UUID]):
 
     def expire_access_request(self, request_id: UUID) -> Outcome | None:
         return self._maybe(request_id, AccessRequest, lambda r: r.expire_if_due(self.now()))
+
+    def end_access_with_tenancy(self, request_id: UUID, actor: str) -> Outcome | None:
+        """Ends the request if its tenant's termination ended its tenancy; None if not."""
+        return self._maybe(
+            request_id, AccessRequest,
+            lambda r: r.end_with_tenancy(self.tenant(r.tenant_id), actor, self.now()),
+        )
 
     def end_grant(self, request_id: UUID) -> Outcome | None:
         return self._maybe(request_id, AccessRequest, lambda r: r.end_grant_if_due(self.now()))
@@ -372,14 +432,16 @@ class Ledger(Application[UUID]):
 
     # Subjects' requests
     def receive_data_request(
-        self, subject_id: UUID, kind: str, channel: str, actor: str, details: str | None = None
+        self, subject_id: UUID, kind: str, channel: str, actor: str, details: str | None = None,
+        received_at: datetime | None = None,
     ) -> Outcome:
         def receive() -> Outcome:
             subject = self.subject(subject_id)
             if not subject.erased:
                 self._ensure_key(subject_id)
             request = DataRequest.receive(
-                subject_id, subject.tenant_id, kind, channel, details, actor, self.now()
+                subject_id, subject.tenant_id, kind, channel, details, actor, self.now(),
+                received_at,
             )
             subject.open_request(request.kind, request.id, self.now())
             return Outcome(request, self._save(request, subject))
@@ -525,6 +587,31 @@ class Ledger(Application[UUID]):
 
     def disclosure(self, disclosure_id: UUID) -> Disclosure:
         return self._load(disclosure_id, Disclosure)
+
+    # The vendor's own reads of a subject's personal data
+    def record_vendor_read(
+        self, subject_id: UUID, actor: str, role: str, what: str,
+        request_id: UUID | None = None, reason: str | None = None,
+    ) -> Outcome | None:
+        """Recorded before the data is handed over; None when there is nothing personal left
+        to read (the subject was erased, or its tenant purged: its key is gone)."""
+        registered = self.recorder.select_events(subject_id, limit=1)
+        if not registered or registered[0].topic != _SUBJECT_REGISTERED:
+            raise NotFound(f"no subject with id {subject_id}")
+        if self.keys.get(subject_id) is None:
+            return None
+        tenant_id = self.mapper.to_domain_event(registered[0]).tenant_id
+        request_subject_id = None
+        if request_id is not None:
+            try:
+                request_subject_id = self.data_request(request_id).subject_id
+            except NotFound:
+                raise InvalidInput("request_id", f"no subject's request with id {request_id}") from None
+        read = VendorRead.record(
+            subject_id, tenant_id, actor, role, what, self.now(), request_id, reason,
+            request_subject_id, self._tenant_status(tenant_id),
+        )
+        return Outcome(read, self._save(read))
 
 
 def _replay(aggregate: Any, events: Iterable[Any]) -> Any:

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from domain import values
+from domain import currencies, values
 from domain.deadlines import MAXIMUM_EXTENSION_MONTHS, QUOTED_EXPORT_DELIVERY, add_calendar_months
 from domain.errors import DataRequestClosed, DataRequestStepOutOfOrder, InvalidInput
 from domain.personal import CarriesPersonalData
@@ -23,8 +23,19 @@ FULFILLED, REJECTED, DECLINED = "fulfilled", "rejected", "declined"
 CLOSED = (FULFILLED, REJECTED, DECLINED)
 
 
+def _received_when_entered(state: dict[str, Any]) -> None:
+    """Before a request could be entered after it arrived, it was received when entered."""
+    state["received_at"] = None
+
+
 class DataRequest(Aggregate):
     class Received(Aggregate.Created, CarriesPersonalData):
+        """`received_at`: when the request reached the vendor, if earlier than this event
+        (a letter entered the next day); None means when it was entered (the timestamp).
+        `actor` is who entered it."""
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_received_when_entered)
         personal_fields = ("details",)
         data_owner = "subject_id"
         subject_id: UUID
@@ -34,6 +45,7 @@ class DataRequest(Aggregate):
         details: str | None
         due_at: datetime
         actor: str
+        received_at: datetime | None
 
     class IdentityVerified(Aggregate.Event):
         method: str
@@ -110,14 +122,16 @@ class DataRequest(Aggregate):
 
     def __init__(
         self, subject_id: UUID, tenant_id: UUID | None, kind: str, channel: str,
-        details: str | None, due_at: datetime, actor: str, **_: Any,
+        details: str | None, due_at: datetime, actor: str,
+        received_at: datetime | None = None, **_: Any,
     ) -> None:
         self.subject_id = subject_id
         self.tenant_id = tenant_id
         self.kind = kind
         self.channel = channel
         self.details = details
-        self.received_at = self.created_on
+        self.entered_by = actor
+        self.received_at = received_at or self.created_on
         self.due_at = due_at
         self.status = RECEIVED
         self.identity_verified = False
@@ -130,8 +144,11 @@ class DataRequest(Aggregate):
     @classmethod
     def receive(
         cls, subject_id: UUID, tenant_id: UUID | None, kind: str, channel: str,
-        details: str | None, actor: str, now: datetime,
+        details: str | None, actor: str, now: datetime, received_at: datetime | None = None,
     ) -> "DataRequest":
+        """`received_at`: when the request arrived, if before now; the deadline counts from
+        it. Not in the future, and not older than a year."""
+        arrived = now if received_at is None else _arrival(received_at, now)
         return cls._create(
             cls.Received,
             id=uuid4(),
@@ -140,8 +157,9 @@ class DataRequest(Aggregate):
             kind=values.choice("kind", DataRequestKind, kind).value,
             channel=values.choice("channel", RequestChannel, channel).value,
             details=values.text("details", details, required=False, max_length=4000),
-            due_at=add_calendar_months(now, 1),
+            due_at=add_calendar_months(arrived, 1),
             actor=actor,
+            received_at=None if received_at is None else arrived,
             timestamp=now,
         )
 
@@ -191,9 +209,7 @@ class DataRequest(Aggregate):
             raise DataRequestStepOutOfOrder("a fee has already been quoted")
         if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents < 1:
             raise InvalidInput("amount_cents", "amount_cents must be a positive whole number")
-        currency = (currency or "").upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise InvalidInput("currency", "currency must be a three-letter ISO 4217 code")
+        currency = currencies.currency(currency)
         self.trigger_event(
             self.Quoted, amount_cents=amount_cents, currency=currency, actor=actor, timestamp=now
         )
@@ -244,3 +260,14 @@ class DataRequest(Aggregate):
             self.trigger_event(self.MarkedOverdue, due_at=self.due_at, timestamp=now)
             return True
         return False
+
+
+def _arrival(received_at: datetime, now: datetime) -> datetime:
+    received_at = values.moment("received_at", received_at)
+    if received_at > now:
+        raise InvalidInput("received_at", "received_at is in the future")
+    if received_at < add_calendar_months(now, -12):
+        raise InvalidInput(
+            "received_at", "received_at is more than a year ago; such a request is long overdue"
+        )
+    return received_at

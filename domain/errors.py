@@ -98,6 +98,14 @@ class AccessRefused(NotPermitted):
 
 
 # State
+class GrantEndedWithTenancy(StateConflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "the tenant was terminated after this request was made; termination ended it, "
+            "and a reactivation revives no request: ask again"
+        )
+
+
 class RequestNotPending(StateConflict):
     def __init__(self, status: str) -> None:
         super().__init__(f"the access request is {status}, not pending")
@@ -121,6 +129,18 @@ class GrantExpired(StateConflict):
 class TenantNotActive(StateConflict):
     def __init__(self, status: str) -> None:
         super().__init__(f"the tenant is {status}; its data cannot be granted or used")
+
+
+class TenantClosed(StateConflict):
+    """A terminated (or purged) tenant's subjects: their consent is not written, and its
+    customer reads nothing of them, until the tenant is reactivated."""
+
+    def __init__(self, status: str, what: str = "its subjects' consent cannot be written") -> None:
+        super().__init__(
+            f"the tenant is {status}: {what}"
+            + (" until it is reactivated" if status == "terminated" else "")
+        )
+        self.status = status
 
 
 class TenantPurged(StateConflict):

@@ -8,15 +8,24 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from domain import values
+from domain import consent, values
 from domain.errors import (
     ConsentNeedsNoticeAndMethod,
     DuplicateOpenRequest,
     InvalidInput,
     SubjectErased,
+    TenantClosed,
 )
 from domain.personal import ERASED, CarriesPersonalData
 from domain.values import ConsentMethod, ConsentStatus
+
+
+def _every_channel_before_v2(state: dict[str, Any]) -> None:
+    """Before consent was kept per channel, a decision applied to its whole purpose whatever
+    channel it named: such events read as decisions for every channel, and the channel they
+    named is kept as `noted_channel`."""
+    state["noted_channel"] = state.get("channel")
+    state["channel"] = None
 
 
 class Subject(Aggregate):
@@ -41,6 +50,10 @@ class Subject(Aggregate):
                     setattr(subject, field, getattr(self, field))
 
     class ConsentGiven(Aggregate.Event, CarriesPersonalData):
+        """`channel` None: for every channel of the purpose (domain/consent.py)."""
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_every_channel_before_v2)
         personal_fields = ("ip_address",)
         purpose: str
         channel: str | None
@@ -50,9 +63,11 @@ class Subject(Aggregate):
         ip_address: str | None
 
         def apply(self, subject: "Subject") -> None:
-            subject.consents[self.purpose] = subject.consent_state(self, ConsentStatus.GIVEN)
+            subject.decide(self, ConsentStatus.GIVEN)
 
     class ConsentWithdrawn(Aggregate.Event, CarriesPersonalData):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_every_channel_before_v2)
         personal_fields = ("ip_address",)
         purpose: str
         channel: str | None
@@ -62,7 +77,7 @@ class Subject(Aggregate):
         ip_address: str | None
 
         def apply(self, subject: "Subject") -> None:
-            subject.consents[self.purpose] = subject.consent_state(self, ConsentStatus.WITHDRAWN)
+            subject.decide(self, ConsentStatus.WITHDRAWN)
 
     class RequestOpened(Aggregate.Event):
         """Kept on the subject so two open requests of one kind cannot slip in side by side."""
@@ -99,19 +114,24 @@ class Subject(Aggregate):
         self.name = name
         self.email = email
         self.phone = phone
-        self.consents: dict[str, dict[str, Any]] = {}
+        # purpose -> channel (or consent.EVERY_CHANNEL) -> the last decision made for it
+        self.consents: dict[str, dict[str, dict[str, Any]]] = {}
         self.open_requests: dict[str, UUID] = {}
         self.erased = False
 
-    @staticmethod
-    def consent_state(event: Any, status: ConsentStatus) -> dict[str, Any]:
-        return {
+    def decide(self, event: Any, status: ConsentStatus) -> None:
+        decision = {
             "status": status.value,
             "channel": event.channel,
             "since": event.timestamp,
             "notice_version": event.notice_version,
             "method": event.method,
+            "version": event.originator_version,
         }
+        # The purpose's decisions are replaced, not changed in place: a copy of this subject
+        # (domain/recent_subjects.py) may share the old mapping.
+        decided = self.consents.get(event.purpose, {})
+        self.consents[event.purpose] = {**decided, consent.key(event.channel): decision}
 
     @classmethod
     def register(
@@ -155,12 +175,21 @@ class Subject(Aggregate):
             timestamp=now,
         )
 
+    @staticmethod
+    def _ensure_tenant_open(tenant_status: str | None) -> None:
+        """While its tenant is terminated (or purged), a subject's consent is not written."""
+        if tenant_status is not None and tenant_status != "active":
+            raise TenantClosed(tenant_status)
+
     def give_consent(
         self, purpose: str, method: str, notice_version: str, actor: str, now: datetime,
         channel: str | None = None, ip_address: str | None = None,
+        tenant_status: str | None = None,
     ) -> None:
-        """Consent exists only through this explicit act, naming how and under which notice."""
+        """Consent exists only through this explicit act, naming how and under which notice.
+        Without a channel it is given for every channel of the purpose."""
         self._ensure_not_erased()
+        self._ensure_tenant_open(tenant_status)
         if method is None or method == "":
             raise ConsentNeedsNoticeAndMethod(
                 "method", "consent is given by an explicit act: name the method"
@@ -183,10 +212,12 @@ class Subject(Aggregate):
     def withdraw_consent(
         self, purpose: str, method: str, actor: str, now: datetime,
         channel: str | None = None, notice_version: str | None = None,
-        ip_address: str | None = None,
+        ip_address: str | None = None, tenant_status: str | None = None,
     ) -> None:
-        """Withdrawing is as easy as giving: no notice version is needed."""
+        """Withdrawing is as easy as giving: no notice version is needed. Without a channel
+        it is withdrawn for every channel of the purpose."""
         self._ensure_not_erased()
+        self._ensure_tenant_open(tenant_status)
         self.trigger_event(
             self.ConsentWithdrawn,
             purpose=values.purpose(purpose).value,
@@ -211,21 +242,40 @@ class Subject(Aggregate):
     def withdraw_consent_if_given(
         self, purpose: str, method: str, actor: str, now: datetime, channel: str | None = None
     ) -> bool:
-        """For one-click links: withdraws only a consent that stands, so a second click (or
-        two clicks at once, after the retry re-reads) records nothing. True when it withdrew."""
-        state = self.consents.get(values.purpose(purpose).value)
-        if state is None or state["status"] != ConsentStatus.GIVEN.value:
-            return False
+        """For one-click links: withdraws only a consent that stands (on that channel, or on
+        any channel when none is named), so a second click (or two clicks at once, after the
+        retry re-reads) records nothing. True when it withdrew. The person's own withdrawal
+        is recorded even while their tenant is terminated: no closed door stands between a
+        person and their right to say no."""
+        decisions = self.consents.get(values.purpose(purpose).value, {})
+        channel = _channel(channel)
+        if channel is None:
+            if not consent.given_somewhere(decisions):
+                return False
+            standing = consent.latest(decisions)
+        else:
+            standing = consent.standing(decisions, channel)
+            if not consent.is_given(standing):
+                return False
+        assert standing is not None
         self.withdraw_consent(
-            purpose, method, actor, now,
-            channel=channel or state["channel"], notice_version=state["notice_version"],
+            purpose, method, actor, now, channel=channel,
+            notice_version=standing["notice_version"],
         )
         return True
 
-    def is_allowed(self, purpose: str) -> bool:
-        """Anything never given is a no."""
-        state = self.consents.get(values.purpose(purpose).value)
-        return bool(state) and state["status"] == ConsentStatus.GIVEN.value and not self.erased
+    def consent_answer(
+        self, purpose: str, channel: str | None = None, tenant_status: str | None = None
+    ) -> dict[str, Any]:
+        """May the vendor use this purpose (on this channel)? Anything never given is a no."""
+        closed = None if tenant_status in (None, "active") else f"the tenant is {tenant_status}"
+        return consent.answer(
+            self.consents.get(values.purpose(purpose).value, {}), _channel(channel),
+            erased=self.erased, closed=closed,
+        )
+
+    def is_allowed(self, purpose: str, channel: str | None = None) -> bool:
+        return bool(self.consent_answer(purpose, channel)["allowed"])
 
     def erase(self, actor: str, now: datetime, request_id: UUID | None = None) -> None:
         self._ensure_not_erased()
@@ -233,10 +283,7 @@ class Subject(Aggregate):
 
 
 def _phone(phone: str | None) -> str | None:
-    phone = values.text("phone", phone, required=False, max_length=40)
-    if phone is not None and not any(c.isdigit() for c in phone):
-        raise InvalidInput("phone", "phone must contain digits")
-    return phone
+    return None if phone is None else values.phone(phone)
 
 
 def _channel(channel: str | None) -> str | None:

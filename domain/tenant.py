@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from domain import values
 from domain.deadlines import TENANT_GRACE_PERIOD
@@ -15,6 +16,7 @@ from domain.errors import (
     GracePeriodOver,
     PurgeTooEarly,
     StateConflict,
+    TenantClosed,
     TenantNotActive,
     TenantNotTerminated,
     TenantPurged,
@@ -39,6 +41,8 @@ class Tenant(Aggregate):
         def apply(self, tenant: "Tenant") -> None:
             tenant.status = TERMINATED
             tenant.purge_after = self.purge_after
+            tenant.tenancy += 1
+            tenant.terminated_at.append(self.timestamp)
 
     class Reactivated(Aggregate.Event):
         actor: str
@@ -71,6 +75,10 @@ class Tenant(Aggregate):
         self.location = location
         self.status = ACTIVE
         self.purge_after: datetime | None = None
+        # A termination ends a tenancy; a reactivation starts the next one. Grants and pending
+        # requests belong to the tenancy they were asked in and end with it.
+        self.tenancy = 0
+        self.terminated_at: list[datetime] = []
         self.locations: list[dict[str, Any]] = [
             {"location": location, "since": self.created_on, "reason": None}
         ]
@@ -93,6 +101,15 @@ class Tenant(Aggregate):
     def ensure_active(self) -> None:
         if self.status != ACTIVE:
             raise TenantNotActive(self.status)
+
+    def terminated_since(self, moment: datetime) -> bool:
+        return any(at >= moment for at in self.terminated_at)
+
+    def ensure_customer_may_read(self, what: str) -> None:
+        """While terminated (or purged), its customer reads only the tenant itself, its
+        access log and its incidents: the rest of its data has become inaccessible."""
+        ensure_customer_may_read(self.status, what)
+
 
     def terminate(self, actor: str, now: datetime) -> None:
         if self.status == PURGED:
@@ -145,5 +162,29 @@ class Tenant(Aggregate):
             timestamp=now,
         )
 
+
+CUSTOMER_READABLE_WHILE_CLOSED = frozenset({"tenant", "access log", "incidents"})
+
+
+def ensure_customer_may_read(status: str, what: str) -> None:
+    """The rule of `Tenant.ensure_customer_may_read`, for callers that hold only the status."""
+    if status != ACTIVE and what not in CUSTOMER_READABLE_WHILE_CLOSED:
+        raise TenantClosed(
+            status, f"its customer may read only the tenant, its access log and its incidents, not its {what}"
+        )
+
+
+
+def status_set_by(topic: str) -> str | None:
+    """The status a tenant has after an event of this topic; None for an event that leaves it
+    as it was (a move). Lets a caller learn a tenant's status from its last events' topics
+    alone, without replaying (and decrypting) the tenant."""
+    return _STATUS_SET_BY.get(topic)
+
+
+_STATUS_SET_BY = {
+    get_topic(Tenant.Created): ACTIVE, get_topic(Tenant.Reactivated): ACTIVE,
+    get_topic(Tenant.Terminated): TERMINATED, get_topic(Tenant.Purged): PURGED,
+}
 
 TenantId = UUID

@@ -106,7 +106,10 @@ EU_MEMBER_STATES = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
 )
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
+# What people write around a phone number: spaces, dashes, dots, slashes and parentheses.
+_PHONE_PUNCTUATION = re.compile(r"[\s\-./()]")
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 def purpose(value: str) -> Purpose:
@@ -136,8 +139,26 @@ def email(value: str) -> str:
     return value
 
 
+def phone(value: str | None) -> str | None:
+    """A phone number in E.164 (+, country code, number: 8 to 15 digits), after dropping the
+    punctuation people write around it; 00 before the country code counts as +."""
+    number = text("phone", value, required=False, max_length=40)
+    if number is None:
+        return None
+    number = _PHONE_PUNCTUATION.sub("", number)
+    if number.startswith("00"):
+        number = "+" + number[2:]
+    if not _E164.fullmatch(number):
+        raise InvalidInput(
+            "phone",
+            "phone must be an international number with its country code, e.g. +31 6 1234 5678",
+        )
+    return number
+
+
 def text(field: str, value: str | None, *, required: bool = True, max_length: int = 2000) -> str | None:
-    """Free text: kept exactly as given (control characters included), only bounded."""
+    """Free text: kept exactly as given (other control characters included), only bounded;
+    never a NUL, which no store keeps in a text column."""
     if value is None or value == "":
         if required:
             raise InvalidInput(field, f"{field} is required")
@@ -146,6 +167,8 @@ def text(field: str, value: str | None, *, required: bool = True, max_length: in
         raise InvalidInput(field, f"{field} must be text")
     if len(value) > max_length:
         raise InvalidInput(field, f"{field} is longer than {max_length} characters")
+    if "\x00" in value:
+        raise InvalidInput(field, f"{field} must not contain a NUL character")
     if not value.strip():
         # Blank is no answer: required text must say something, optional text is absent.
         if required:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from domain.access import AccessRequest
+from domain.access import TERMINATION_ENDED, AccessRequest
 from domain.tenant import Tenant
 from domain.values import Scope
 from projections.projection import Handler, Projection, Writes
@@ -19,6 +19,7 @@ from projections.tables import ACCESS_REQUEST_HISTORY, ACCESS_REQUESTS, micros
 
 class AccessRequests(Projection):
     name = "access_requests"
+    version = 2  # 2: who decided (decided_by), the tenancy asked in, ended with the tenancy
     tables = (ACCESS_REQUESTS, ACCESS_REQUEST_HISTORY)
 
     def __init__(self, sealer: ColumnSealer) -> None:
@@ -32,6 +33,7 @@ class AccessRequests(Projection):
             AccessRequest.Revoked: self._closed_with_reason,
             AccessRequest.Expired: self._timed_out,
             AccessRequest.GrantEnded: self._timed_out,
+            AccessRequest.EndedWithTenancy: self._ended_with_tenancy,
             AccessRequest.AccessRecorded: self._used,
             Tenant.Purged: self._tenant_purged,
         }
@@ -81,6 +83,7 @@ class AccessRequests(Projection):
             "status": "pending", "requested_at": at, "expires_at": micros(event.expires_at),
             "approver": None, "granted_scope": None, "granted_resources": None,
             "valid_until": None, "decided_at": None, "updated_at": at, "position": position,
+            "decided_by": None, "tenancy": event.tenancy,
         })
         self._history(
             w, event, position, tid, "requested", event.requester,
@@ -94,6 +97,7 @@ class AccessRequests(Projection):
             "status": "approved", "approver": event.approver, "granted_scope": event.scope,
             "granted_resources": json.dumps(list(event.resources)),
             "valid_until": micros(event.valid_until), "decided_at": at, "updated_at": at,
+            "decided_by": event.approver,
         })
         self._history_without_reason(
             w, event, position, "approved", event.approver,
@@ -104,9 +108,12 @@ class AccessRequests(Projection):
         rid, tid = str(event.originator_id), str(event.tenant_id)
         status = "denied" if isinstance(event, AccessRequest.Denied) else "revoked"
         at = micros(event.timestamp)
-        # Only a denial is a decision: a revocation leaves the approval's `decided_at`.
+        # Only a denial is a decision: a revocation leaves the approval's `decided_at`, but
+        # who ended it is who decided its fate last.
         decided = {"decided_at": at} if status == "denied" else {}
-        w.update(ACCESS_REQUESTS, (rid,), {"status": status, "updated_at": at, **decided})
+        w.update(ACCESS_REQUESTS, (rid,), {
+            "status": status, "updated_at": at, "decided_by": event.actor, **decided,
+        })
         self._history(w, event, position, tid, status, event.actor, None, event.reason)
 
     def _timed_out(self, w: Writes, event: Any, position: int) -> None:
@@ -114,6 +121,15 @@ class AccessRequests(Projection):
         status = "expired" if isinstance(event, AccessRequest.Expired) else "ended"
         w.update(ACCESS_REQUESTS, (rid,), {"status": status, "updated_at": micros(event.timestamp)})
         self._history_without_reason(w, event, position, status, None, None)
+
+    def _ended_with_tenancy(
+        self, w: Writes, event: AccessRequest.EndedWithTenancy, position: int
+    ) -> None:
+        at = micros(event.timestamp)
+        w.update(ACCESS_REQUESTS, (str(event.originator_id),), {
+            "status": "ended", "updated_at": at, "decided_by": event.actor,
+        })
+        self._history_without_reason(w, event, position, "ended", event.actor, TERMINATION_ENDED)
 
     def _used(self, w: Writes, event: AccessRequest.AccessRecorded, position: int) -> None:
         if event.action == Scope.READ.value:

@@ -25,7 +25,7 @@ def read_model_projections(keys: KeyStore, lookup_key: bytes) -> list[Projection
         SubjectProfiles(sealer, lookup_key),
         Tenants(sealer),
         AccessRequests(sealer),
-        AccessLog(),
+        AccessLog(sealer),
         DataRequests(sealer),
         Incidents(),
         Disclosures(),

@@ -17,6 +17,7 @@ _PERSONAL_CLEARED = "details = NULL, extension_reason = NULL, rejection_reason =
 
 class DataRequests(Projection):
     name = "data_requests"
+    version = 2  # 2: received_at may be before it was entered; who entered it, and when
     tables = (DATA_REQUESTS,)
 
     def __init__(self, sealer: ColumnSealer) -> None:
@@ -53,7 +54,8 @@ class DataRequests(Projection):
             "id": rid, "subject_id": sid,
             "tenant_id": None if event.tenant_id is None else str(event.tenant_id),
             "kind": event.kind, "channel": event.channel, "status": "received",
-            "received_at": at, "due_at": micros(event.due_at), "overdue": 0,
+            "received_at": micros(event.received_at) if event.received_at else at,
+            "entered_at": at, "entered_by": event.actor, "due_at": micros(event.due_at), "overdue": 0,
             "identity_verified": 0, "extended_months": 0, "quote_amount_cents": None,
             "quote_currency": None, "delivery_sha256": None, "delivery_format": None,
             "details": self._seal(sid, rid, "details", event.details), "extension_reason": None,

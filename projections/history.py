@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain import consent
 from domain.errors import InvalidInput
 
 
@@ -32,14 +33,8 @@ def subject_profile_as_of(ledger: Any, subject_id: UUID, moment: datetime) -> di
         "phone": subject.phone,
         "erased": False,
         "consents": {
-            purpose: {
-                "status": state["status"],
-                "channel": state["channel"],
-                "since": state["since"],
-                "notice_version": state["notice_version"],
-                "method": state["method"],
-            }
-            for purpose, state in sorted(subject.consents.items())
+            purpose: consent.summary(decisions)
+            for purpose, decisions in sorted(subject.consents.items())
         },
         "created_at": subject.created_on,
         "updated_at": subject.modified_on,

@@ -5,6 +5,14 @@ The runner calls the handlers inside the batch transaction that also moves the p
 tracking position, so the rows and the position commit together. Handlers are plain SQL on the
 `Writes` they are given; they never commit, never read the clock and never call out, so
 replaying the same events always gives the same rows.
+
+Text a store cannot keep: PostgreSQL refuses the NUL character in a text column, and one
+event holding it (stored before the domain refused NUL, or written past it) would fail its
+batch for good. So `Writes` stores every NUL in text as the six characters `\\u0000`, on both
+stores alike, in every value it is given (rows, keys, statement parameters): a read model
+shows where the NUL was, and a query by such a value finds the row, since its parameters are
+escaped the same way. A literal `\\u0000` already in a text stays as it was, so the escape
+cannot be told apart from it; no read model needs to.
 """
 
 from __future__ import annotations
@@ -18,6 +26,29 @@ from projections.database import Cursor, Params
 from projections.tables import Table
 
 Row = dict[str, Any]
+NUL, NUL_ESCAPE = "\x00", "\\u0000"
+
+
+def storable(value: Any) -> Any:
+    """`value` as a text column can keep it: NUL escaped (see the module's docstring)."""
+    if isinstance(value, str) and NUL in value:
+        return value.replace(NUL, NUL_ESCAPE)
+    return value
+
+
+def _storable_row(row: Row) -> Row:
+    # The hot path: one `in` per text value, and a copy only of a row that holds a NUL.
+    for value in row.values():
+        if isinstance(value, str) and NUL in value:
+            return {column: storable(v) for column, v in row.items()}
+    return row
+
+
+def _storable_params(params: Params) -> Params:
+    for value in params:
+        if isinstance(value, str) and NUL in value:
+            return tuple(storable(v) for v in params)
+    return params
 
 
 class Writes:
@@ -38,6 +69,9 @@ class Writes:
       reads another table) first sends everything held, so it sees what came before it;
     - the runner calls `flush` before it moves the tracking positions, in the same
       transaction: rows and position still commit together.
+
+    Every value is made storable on the way in (`storable`: NUL escaped), keys included, so
+    held rows, merges and `held_value` all see the stored form.
     """
 
     def __init__(self, cursor: Cursor, dialect: str = "sqlite") -> None:
@@ -51,7 +85,7 @@ class Writes:
     def execute(self, sql: str, params: Params = ()) -> None:
         """Any statement: runs in order after everything held so far."""
         self.flush()
-        self.cursor.execute(sql, params)
+        self.cursor.execute(sql, _storable_params(params))
 
     def insert(self, table: Table, row: Row) -> None:
         self._hold(table, "insert", row)
@@ -68,12 +102,13 @@ class Writes:
         """A column of a row this batch inserted and has not sent yet, or None: what a
         statement reading that row would see, without sending everything held first."""
         held = self._held.get(table.name)
-        entry = held[1].get(key) if held is not None else None
+        entry = held[1].get(_storable_params(key)) if held is not None else None
         if entry is None or entry[0] != "insert":
             return None
         return entry[1].get(column)
 
     def _hold(self, table: Table, kind: str, row: Row) -> None:
+        row = _storable_row(row)
         entry = self._held.get(table.name)
         if entry is None:
             entry = self._held[table.name] = (table, {})
@@ -192,6 +227,9 @@ Handler = Callable[[Writes, Any, int], None]
 class Projection:
     name: str = ""
     tables: tuple[Table, ...] = ()
+    # Bump it when the tables change (a column, a key, an index): at the next start the read
+    # model is dropped, made anew and rebuilt from the events (projections/versions.py).
+    version: int = 1
 
     def handlers(self) -> dict[type, Handler]:
         """Event class → handler(writes, event, position)."""

@@ -38,7 +38,8 @@ class ReadSide(Protocol):
     # Subjects
     def subject_profile(self, subject_id: UUID) -> dict[str, Any] | None:
         """{id, tenant_id, name, email, phone, erased, consents: {purpose: {status,
-        channel, since, notice_version, method}}, created_at, updated_at}.
+        channel, since, notice_version, method, channels: {channel: {...}}}}, created_at,
+        updated_at} (domain/consent.py `summary`).
         An erased subject answers {id, tenant_id, erased: True} only."""
 
     def subjects(
@@ -50,17 +51,22 @@ class ReadSide(Protocol):
         """The profile as it stood at `as_of`, from the subject's events (not the tables);
         None before the subject existed; "[erased]" fields after an erasure."""
 
-    def consent(self, subject_id: UUID, purpose: str) -> dict[str, Any] | None:
-        """{status, channel, since, notice_version, method} or None if never decided."""
-
-    def consent_check(self, subject_id: UUID, purpose: str) -> tuple[bool, dict[str, Any] | None]:
-        """(the subject exists, its standing decision or None if never decided or erased)."""
+    def consent_check(
+        self, subject_id: UUID, purpose: str, channel: str | None = None
+    ) -> dict[str, Any] | None:
+        """domain/consent.py `answer` for the purpose (and channel), never from a profile
+        that has not seen the subject's last event; None when there is no such subject."""
 
     def consent_history(self, subject_id: UUID, after: str | None, limit: int) -> Page:
         """Oldest first: {position, purpose, status, channel, notice_version, method, at, actor}."""
 
     def subject_by_email(self, email: str) -> UUID | None:
         """Lookup by keyed hash (HMAC) of the normalised email; gone after erasure."""
+
+    def subjects_by_email(
+        self, email: str, *, tenant_id: UUID | None = None
+    ) -> list[dict[str, Any]]:
+        """Profiles (as `subjects` lists them) with this e-mail address, newest first."""
 
     # Staff access
     def access_request(self, request_id: UUID) -> dict[str, Any] | None:
@@ -112,5 +118,6 @@ class ReadSide(Protocol):
 
     # What time has made due (for `ledger sweep`)
     def due_for_sweep(self, now: datetime) -> dict[str, list[UUID]]:
-        """{"expire_requests": [...], "end_grants": [...], "purge_tenants": [...],
+        """{"end_with_tenancy": [...], "expire_requests": [...], "end_grants": [...],
+        "purge_tenants": [...],
         "overdue_requests": [...], "overdue_incidents": [...]}"""

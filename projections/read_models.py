@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain import values
+from domain import consent, values
 from domain.clock import Clock, SystemClock
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotFound
 from domain.keys import KeyStore
 from domain.personal import ERASED
+from projections import failures
 from projections.access_log import OUTCOMES
 from projections.all_read_models import READ_MODEL_NAMES
 from projections.database import Database
@@ -25,7 +26,7 @@ from projections.history import subject_profile_as_of
 from projections.paging import check_limit, decode_cursor, encode_cursor
 from projections.queries import Page
 from projections.sealed_columns import ColumnSealer, email_hash
-from projections.tables import TRACKING_TABLE, create_tables, micros, moment
+from projections.tables import create_tables, micros, moment
 
 CLOSED_DATA_REQUEST = ("fulfilled", "rejected", "declined")
 WAIT_SLICE = 0.05
@@ -54,14 +55,16 @@ class ReadModels:
 
     # Read-your-writes
     def positions(self) -> dict[str, int]:
-        rows = self.db.fetchall(f"SELECT name, position FROM {TRACKING_TABLE}")
-        found = {name: int(position) for name, position in rows}
-        return {name: found.get(name, 0) for name in READ_MODEL_NAMES}
+        """The position of each read model that is not stopped (projections/failures.py): a
+        reader of the healthy ones is not held back by one that cannot move."""
+        return failures.active(*failures.tracking(self.db, READ_MODEL_NAMES))
 
     def position(self) -> int:
-        return min(self.positions().values())
+        """How far every read model that is not stopped has come (all of them when none is)."""
+        return failures.lowest(*failures.tracking(self.db, READ_MODEL_NAMES))
 
     def wait_for(self, position: int, timeout: float) -> bool:
+        """True once every read model that is not stopped has reached `position`."""
         if self.runner is not None:
             return bool(self.runner.wait_for(position, timeout))
         deadline = time.monotonic() + max(0.0, timeout)
@@ -125,14 +128,14 @@ class ReadModels:
             return None
         item = self._subject_item(row)
         if not item["erased"]:
-            item["consents"] = {
-                purpose: _consent_item(rest)
-                for purpose, *rest in self.db.fetchall(
-                    "SELECT purpose, status, channel, since, notice_version, method "
-                    "FROM subject_consents WHERE subject_id = %s ORDER BY purpose",
-                    (item["id"],),
-                )
-            }
+            decisions: dict[str, dict[str, Any]] = {}
+            for purpose, *rest in self.db.fetchall(
+                f"SELECT purpose, {_DECISION_COLUMNS} FROM subject_consents "
+                "WHERE subject_id = %s ORDER BY purpose",
+                (item["id"],),
+            ):
+                decisions.setdefault(purpose, {})[rest[0]] = _decision(rest)
+            item["consents"] = {p: consent.summary(d) for p, d in decisions.items()}
         return item
 
     def subjects(
@@ -168,33 +171,91 @@ class ReadModels:
             raise RuntimeError("ReadModels was made without the ledger; as-of needs its events")
         return subject_profile_as_of(self.ledger, _uuid(subject_id, "subject_id"), as_of)
 
-    def consent(self, subject_id: UUID | str, purpose: str) -> dict[str, Any] | None:
-        purpose = values.purpose(purpose).value
-        row = self.db.fetchone(
-            "SELECT status, channel, since, notice_version, method FROM subject_consents "
-            "WHERE subject_id = %s AND purpose = %s",
-            (str(subject_id), purpose),
-        )
-        return None if row is None else _consent_item(list(row))
-
     def consent_check(
-        self, subject_id: UUID | str, purpose: str
-    ) -> tuple[bool, dict[str, Any] | None]:
-        """(does the subject exist, its standing decision or None): the "may I?" of every
-        mail, in one query and without opening any sealed field."""
-        purpose = values.purpose(purpose).value
-        row = self.db.fetchone(
-            "SELECT p.erased, c.status, c.channel, c.since, c.notice_version, c.method "
-            "FROM subject_profiles p LEFT JOIN subject_consents c "
-            "ON c.subject_id = p.id AND c.purpose = %s WHERE p.id = %s",
-            (purpose, str(subject_id)),
+        self, subject_id: UUID | str, purpose: str, channel: str | None = None
+    ) -> dict[str, Any] | None:
+        """"May I?" (domain/consent.py `answer`), None when there is no such subject: the
+        question before every mail, in one query, opening no sealed field.
+
+        Never from a profile that is behind: the same query reads the subject's last event
+        version from the events table, and when the profile has not reached it (a decision
+        answered a moment ago on any process, not yet projected) the answer comes from the
+        events themselves."""
+        answer, version, last = self._projected_consent(subject_id, purpose, channel, fresh=True)
+        if self.ledger is None or (version is not None and version == last):
+            return answer
+        if last is None and self._events_in_this_database() is None:
+            last = self._last_version(subject_id)  # a store the query cannot see (memory)
+            if version is not None and version == last:
+                return answer
+        if last is None:
+            return None  # no such subject anywhere
+        return self.ledger.consent_answer(
+            _uuid(subject_id, "subject_id"), values.purpose(purpose).value, channel
         )
-        if row is None:
-            return False, None
-        erased, *decision = row
-        if erased or decision[0] is None:
-            return True, None
-        return True, _consent_item(decision)
+
+    def projected_consent(
+        self, subject_id: UUID | str, purpose: str, channel: str | None = None
+    ) -> dict[str, Any] | None:
+        """The read models' own answer, without looking whether they are behind: what the
+        check costs without its freshness (bench/costs.py). Ask `consent_check`."""
+        return self._projected_consent(subject_id, purpose, channel, fresh=False)[0]
+
+    def _projected_consent(
+        self, subject_id: UUID | str, purpose: str, channel: str | None, *, fresh: bool
+    ) -> tuple[dict[str, Any] | None, int | None, int | None]:
+        """(the answer from the read models, the subject version they reflect, and with
+        `fresh` the version of the subject's last stored event, read in the same statement:
+        one snapshot of both)."""
+        purpose = values.purpose(purpose).value
+        sid = str(_uuid(subject_id, "subject_id"))
+        params: list[Any] = []
+        last = "NULL"
+        events = self._events_in_this_database() if fresh else None
+        if events is not None:
+            last, as_stored = events
+            params.append(as_stored(sid))
+        joined = "c.channel IS NOT NULL"
+        params += [sid, purpose]
+        if channel is not None:
+            channel = values.choice("channel", values.Channel, channel).value
+            joined = "c.channel IN (%s, %s)"
+            params += [consent.EVERY_CHANNEL, channel]
+        rows = self.db.fetchall(
+            f"SELECT {last}, p.erased, p.version, t.status, "
+            + ", ".join(f"c.{column.strip()}" for column in _DECISION_COLUMNS.split(","))
+            + " FROM (SELECT 1 AS one) AS asked "
+            "LEFT JOIN subject_profiles p ON p.id = %s "
+            "LEFT JOIN tenants t ON t.id = p.tenant_id "
+            f"LEFT JOIN subject_consents c ON c.subject_id = p.id AND c.purpose = %s AND {joined}",
+            params,
+        )
+        last_version, erased, version, tenant_status = rows[0][:4]
+        if version is None:
+            return None, None, last_version
+        decisions = {row[4]: _decision(row[4:]) for row in rows if row[4] is not None}
+        closed = None if tenant_status in (None, "active") else f"the tenant is {tenant_status}"
+        answer = consent.answer(decisions, channel, erased=bool(erased), closed=closed)
+        return answer, version, last_version
+
+    def _events_in_this_database(self) -> tuple[str, Any] | None:
+        """How a query on the read models reads a subject's last event version from the event
+        store's own table, when both live in one database: (SQL, the id as that table keeps
+        it). None for a store no query can see (memory)."""
+        recorder = getattr(self.ledger, "recorder", None)
+        module = type(recorder).__module__
+        table = getattr(recorder, "events_table_name", None)
+        if module == "eventsourcing.sqlite" and self.db.dialect == "sqlite":
+            sql = f"(SELECT MAX(originator_version) FROM {table} WHERE originator_id = %s)"
+            return sql, lambda sid: UUID(sid).hex
+        if module == "eventsourcing.postgres" and self.db.dialect == "postgresql":
+            sql = f"(SELECT MAX(originator_version) FROM {table} WHERE originator_id = %s::uuid)"
+            return sql, str
+        return None
+
+    def _last_version(self, subject_id: UUID | str) -> int | None:
+        last = self.ledger.recorder.select_events(_uuid(subject_id, "subject_id"), desc=True, limit=1)
+        return last[0].originator_version if last else None
 
     def consent_history(
         self, subject_id: UUID | str, after: str | None = None, limit: int = 100
@@ -221,11 +282,28 @@ class ReadModels:
         )
         return None if row is None else UUID(row[0])
 
+    def subjects_by_email(
+        self, email: str, *, tenant_id: UUID | str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every subject with this e-mail address (ignoring case and surrounding spaces),
+        newest first, found by the keyed hash of DESIGN.md §4: nothing is decrypted to look."""
+        if not isinstance(email, str) or not email.strip():
+            raise InvalidInput("email", "email is required")
+        where, params = _filters(("p.tenant_id", tenant_id))
+        rows = self.db.fetchall(
+            "SELECT p.id, p.tenant_id, p.name, p.email, p.phone, p.erased, p.created_at, "
+            "p.updated_at FROM email_lookup l JOIN subject_profiles p ON p.id = l.subject_id "
+            "WHERE l.email_hash = %s" + "".join(f" AND {w}" for w in where)
+            + " ORDER BY p.position DESC LIMIT 100",
+            (email_hash(self.lookup_key, email), *params),
+        )
+        return [self._subject_item(row) for row in rows]
+
     # Staff access
     _ACCESS_REQUEST_COLUMNS = (
         "id, tenant_id, requester, scope, resources, reason, ticket, duration_minutes, status, "
         "requested_at, expires_at, approver, granted_scope, granted_resources, valid_until, "
-        "decided_at, updated_at, position"
+        "decided_at, updated_at, position, decided_by"
     )
 
     def access_request(self, request_id: UUID | str) -> dict[str, Any] | None:
@@ -267,7 +345,7 @@ class ReadModels:
     def _access_request_item(self, row: tuple[Any, ...]) -> dict[str, Any]:
         (rid, tenant_id, requester, scope, resources, reason, ticket, duration, status,
          requested_at, expires_at, approver, granted_scope, granted_resources, valid_until,
-         decided_at, updated_at, position) = row
+         decided_at, updated_at, position, decided_by) = row
         return {
             "id": rid, "tenant_id": tenant_id, "requester": requester, "scope": scope,
             "resources": json.loads(resources),
@@ -277,7 +355,7 @@ class ReadModels:
             "approver": approver, "granted_scope": granted_scope,
             "granted_resources": json.loads(granted_resources) if granted_resources else [],
             "valid_until": moment(valid_until), "decided_at": moment(decided_at),
-            "updated_at": moment(updated_at), "position": position,
+            "updated_at": moment(updated_at), "position": position, "decided_by": decided_by,
         }
 
     def access_log(
@@ -296,21 +374,28 @@ class ReadModels:
         if until is not None:
             where.append("at <= %s")
             params.append(_micros(until, "until"))
+        def item(row: tuple[Any, ...]) -> dict[str, Any]:
+            at, actor, action, resource, request_id, outcome, detail, position, sid, sealed = row
+            if sealed is not None:  # a vendor's read with its reason, in the reader's words
+                detail = self.sealer.open(sid, "access_log", (position,), "reason", sealed)
+            return {
+                "at": moment(at), "actor": actor, "action": action, "resource": resource,
+                "request_id": request_id, "outcome": outcome, "detail": detail,
+                "position": position,
+            }
+
         return self._page(
-            "at, actor, action, resource, request_id, outcome, detail, position",
-            "access_log", where, params, after, limit, order=("at", "position"),
-            descending=True,
-            item=lambda row: {
-                "at": moment(row[0]), "actor": row[1], "action": row[2], "resource": row[3],
-                "request_id": row[4], "outcome": row[5], "detail": row[6], "position": row[7],
-            },
+            "at, actor, action, resource, request_id, outcome, detail, position, subject_id, "
+            "reason", "access_log", where, params, after, limit, order=("at", "position"),
+            descending=True, item=item,
         )
 
     # Subjects' requests
     _DATA_REQUEST_COLUMNS = (
         "id, subject_id, tenant_id, kind, channel, status, received_at, due_at, overdue, "
         "identity_verified, extended_months, quote_amount_cents, quote_currency, "
-        "delivery_sha256, delivery_format, closed_at, updated_at, position"
+        "delivery_sha256, delivery_format, closed_at, updated_at, position, entered_at, "
+        "entered_by"
     )
 
     def data_request(self, request_id: UUID | str) -> dict[str, Any] | None:
@@ -321,8 +406,8 @@ class ReadModels:
         )
         if row is None:
             return None
-        item = self._data_request_item(row[:18])
-        for column, sealed in zip(("details", "extension_reason", "rejection_reason"), row[18:]):
+        item = self._data_request_item(row[:20])
+        for column, sealed in zip(("details", "extension_reason", "rejection_reason"), row[20:]):
             item[column] = self.sealer.open(
                 item["subject_id"], "data_requests", (item["id"],), column, sealed
             )
@@ -353,7 +438,7 @@ class ReadModels:
     def _data_request_item(self, row: tuple[Any, ...]) -> dict[str, Any]:
         (rid, subject_id, tenant_id, kind, channel, status, received_at, due_at, overdue,
          verified, extended, amount, currency, sha256, fmt, closed_at, updated_at,
-         position) = row
+         position, entered_at, entered_by) = row
         is_open = status not in CLOSED_DATA_REQUEST
         now = micros(self.clock.now())
         return {
@@ -365,6 +450,7 @@ class ReadModels:
             "quote": None if amount is None else {"amount_cents": amount, "currency": currency},
             "delivery_sha256": sha256, "delivery_format": fmt, "closed_at": moment(closed_at),
             "updated_at": moment(updated_at), "position": position,
+            "entered_at": moment(entered_at), "entered_by": entered_by,
         }
 
     # Incidents and disclosures
@@ -453,6 +539,13 @@ class ReadModels:
             return [UUID(row[0]) for row in self.db.fetchall(sql, params)]
 
         return {
+            # Requests of a closed tenant, or asked in a tenancy its termination ended; an
+            # old request without a tenancy is judged by the domain (it may have ended).
+            "end_with_tenancy": ids(
+                "SELECT r.id FROM access_requests r JOIN tenants t ON t.id = r.tenant_id "
+                "WHERE r.status IN ('pending', 'approved') AND (t.status <> 'active' "
+                "OR r.tenancy <> t.tenancy OR (r.tenancy IS NULL AND t.tenancy > 0)) "
+                "ORDER BY r.position"),
             "expire_requests": ids(
                 "SELECT id FROM access_requests WHERE status = 'pending' AND expires_at <= %s "
                 "ORDER BY position", at),
@@ -510,11 +603,16 @@ def _filters(*pairs: tuple[str, Any]) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-def _consent_item(row: list[Any]) -> dict[str, Any]:
-    status, channel, since, notice_version, method = row
+_DECISION_COLUMNS = "channel, status, since, notice_version, method, version"
+
+
+def _decision(row: Any) -> dict[str, Any]:
+    """A row of `_DECISION_COLUMNS` as domain/consent.py keeps a decision."""
+    channel, status, since, notice_version, method, version = row
     return {
-        "status": status, "channel": channel, "since": moment(since),
-        "notice_version": notice_version, "method": method,
+        "status": status, "channel": None if channel == consent.EVERY_CHANNEL else channel,
+        "since": moment(since), "notice_version": notice_version, "method": method,
+        "version": version,
     }
 
 

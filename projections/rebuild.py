@@ -29,7 +29,8 @@ def rebuild(
     progress: Progress | None = None,
 ) -> int:
     """Empty the given read models and replay every event into them. Safe while runners run:
-    they notice the reset positions and start again from there. Returns events read."""
+    they notice the reset positions and start again from there. A stopped read model is tried
+    again (the reset clears its failure). Returns events read."""
     runner = ProjectionRunner(ledger, db, projections)
     runner.reset()
     return runner.catch_up(progress=_per_batch(progress, "all"))

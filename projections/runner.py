@@ -2,13 +2,15 @@
 each batch committed together with the new tracking positions.
 
 Why it is safe to kill at any moment: a batch's row changes and its `projection_tracking`
-updates are one transaction, so after a crash the read models are exactly as of the last
-committed position and the runner resumes from there (the library's TrackingRecorder pattern,
-on our own table so it shares the transaction with the ordinary read-model tables).
+updates are one transaction (when a batch fails, one per read model: see below), so after a
+crash each read model is exactly as of its last committed position and the runner resumes from
+there (the library's TrackingRecorder pattern, on our own table so it shares the transaction
+with the ordinary read-model tables).
 
 Why several runners against one store are safe: every batch first locks the projections'
 tracking rows (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` locks the
-whole file) and re-reads the positions inside the transaction. A notification at or below a
+whole file) and re-reads the positions, and which read models are stopped, inside the
+transaction. A notification at or below a
 projection's committed position is skipped, so nothing is applied twice; a position that went
 back (a rebuild reset it) makes the batch start again from there, so nothing is lost. On top of
 that, background runners on PostgreSQL take a session advisory lock per group, so one process
@@ -16,6 +18,20 @@ applies the projections while the others stand by (and take over if it dies).
 
 Why batches: one transaction per 500 notifications rather than per event makes a rebuild of
 a long log take seconds rather than minutes, and a burst of writes cost one commit.
+
+Why one read model that cannot apply an event does not stop the others: when a batch fails for
+any reason but the database being unreachable or busy (an event that does not decode included),
+each read model's part of it is applied in a transaction of its own, and a read model that still
+fails is applied event by event up to the event it cannot apply, which is recorded with the
+error; that read model is stopped (skipped here, not waited for by readers) until a runner
+starts again or it is rebuilt (projections/failures.py). Each of those transactions commits one
+read model's rows with its own position, under the lock of its tracking row, so the arguments
+above hold for every read model on its own, and the next batch starts from the lowest position
+of those not stopped.
+
+Read models whose tables changed shape (a bumped `Projection.version`) are dropped, made anew
+and set back to position 0 when a runner is made, before anything else touches their tables
+(projections/versions.py); the runner then rebuilds them from the events.
 
 How it follows the log: on PostgreSQL the library's recorder sends `NOTIFY <table>` on every
 insert; the runner LISTENs on a dedicated connection and wakes on each notification (and at
@@ -38,7 +54,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from projections import failures
 from projections.database import Cursor, Database
+from projections.failures import Decoded, Failure, PositionWentBack, database_unreachable
 from projections.projection import Handler, Projection, Writes
 from projections.tables import TRACKING_TABLE, create_tables
 
@@ -52,10 +70,10 @@ WAIT_SLICE = 0.05  # how often a waiting reader re-reads the positions from the 
 LISTEN_TIMEOUT = 0.25
 STANDBY_RETRY = 0.5
 RETRY_SECONDS = 1.0  # after a failure (the database went away): wait, then start again
-
-
-class _Stale(Exception):
-    """A position went back under us (a rebuild reset it): read again from there."""
+# A position went back under us (a rebuild reset it): read again from there.
+_Stale = PositionWentBack
+# A position no read model reaches: a stopped read model's, so that the batch passes it by.
+_SKIPPED = float("inf")
 
 
 class ProjectionRunner:
@@ -86,7 +104,8 @@ class ProjectionRunner:
         self._known = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        create_tables(db)
+        self._retry_stopped = False
+        create_tables(db, self.projections)  # brings changed read models to their version
         with db.transaction() as cur:
             for name in self.names:
                 cur.execute(
@@ -97,16 +116,16 @@ class ProjectionRunner:
 
     # Where things stand
     def positions(self) -> dict[str, int]:
-        rows = self.db.fetchall(
-            f"SELECT name, position FROM {TRACKING_TABLE} WHERE name IN "
-            f"({', '.join(['%s'] * len(self.names))})",
-            self.names,
-        )
-        found = {name: int(position) for name, position in rows}
-        return {name: found.get(name, 0) for name in self.names}
+        """Every read model's position, stopped ones included."""
+        return failures.tracking(self.db, self.names)[0]
 
     def position(self) -> int:
-        return min(self.positions().values(), default=0)
+        """The lowest position of the read models that are not stopped."""
+        return failures.lowest(*failures.tracking(self.db, self.names))
+
+    def failures(self) -> list[Failure]:
+        """The read models stopped by an event they could not apply."""
+        return failures.failures(self.db, self.names)
 
     def head(self) -> int:
         return int(self.ledger.recorder.max_notification_id() or 0)
@@ -131,7 +150,10 @@ class ProjectionRunner:
         return total
 
     def _batch(self, until: int | None) -> tuple[int, int]:
-        start = self.position() + 1
+        going = failures.active(*failures.tracking(self.db, self.names))
+        if not going:
+            return 0, 0  # every read model is stopped
+        start = min(going.values()) + 1
         if until is not None and start > until:
             return 0, 0
         notifications = self.ledger.recorder.select_notifications(
@@ -139,21 +161,58 @@ class ProjectionRunner:
         )
         if not notifications:
             return 0, 0
-        # Decode before the transaction: it may read data keys, and the transaction stays short.
-        decoded: list[tuple[int, list[tuple[str, Handler]], Any]] = []
-        for notification in notifications:
-            routes = self._routes.get(notification.topic, [])
-            event = self.ledger.mapper.to_domain_event(notification) if routes else None
-            decoded.append((notification.id, routes, event))
+        decoded = self._decode(notifications)
         last = notifications[-1].id
+        try:
+            reached = self._apply_together(decoded, start, last)
+        except _Stale:
+            raise
+        except Exception as error:
+            if failures.passing(error):
+                raise
+            log.warning(
+                "the batch of events %s to %s failed (%s); applying each read model apart",
+                start, last, type(error).__name__,
+            )
+            failures.apply_apart(self.db, decoded, self.names, start)
+            reached = self.position()
+        with self._progress:
+            self._known = reached
+            self._progress.notify_all()
+        return len(notifications), last
+
+    def _decode(self, notifications: Sequence[Any]) -> list[Decoded]:
+        """Before the transaction: decoding may read data keys, and the transaction stays short.
+        An event that does not decode fails only the read models it goes to."""
+        decoded: list[Decoded] = []
+        for notification in notifications:
+            routes = self._routes.get(notification.topic, ())
+            event = None
+            if routes:
+                try:
+                    event = self.ledger.mapper.to_domain_event(notification)
+                except Exception as error:
+                    if failures.passing(error):
+                        raise
+                    routes = [(name, failures.raising(error)) for name, _ in routes]
+            decoded.append((notification.id, routes, event, notification))
+        return decoded
+
+    def _apply_together(self, decoded: list[Decoded], start: int, last: int) -> int:
+        """The batch for every read model not stopped, in one transaction. Returns the lowest
+        position they reached."""
         with self.db.transaction() as cur:
-            current = self._lock_positions(cur)
+            positions, stopped = self._lock_positions(cur)
+            current: dict[str, float] = {
+                name: _SKIPPED if name in stopped else position
+                for name, position in positions.items()
+            }
             if any(position < start - 1 for position in current.values()):
                 raise _Stale()
             with _pipelined(cur):
                 # Rows are held and sent per table (see `Writes`), before the positions below.
                 writes = Writes(cur, self.db.dialect)
-                for position, routes, event in decoded:
+                for position, routes, event, _ in decoded:
                     for name, handler in routes:
                         if current[name] < position:  # never twice: skip what is committed
                             handler(writes, event, position)
@@ -169,23 +228,18 @@ class ProjectionRunner:
                     f"({', '.join(['%s'] * len(behind))})",
                     (last, *behind),
                 )
-        with self._progress:
-            self._known = min(max(position, last) for position in current.values())
-            self._progress.notify_all()
-        return len(notifications), last
-
-    def _lock_positions(self, cur: Cursor) -> dict[str, int]:
-        lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
-        cur.execute(
-            f"SELECT name, position FROM {TRACKING_TABLE} WHERE name IN "
-            f"({', '.join(['%s'] * len(self.names))}) ORDER BY name{lock}",
-            self.names,
+        return failures.lowest(
+            {name: max(position, last) for name, position in positions.items()}, stopped
         )
-        found = {name: int(position) for name, position in cur.fetchall()}
-        return {name: found.get(name, 0) for name in self.names}
+
+    def _lock_positions(self, cur: Cursor) -> tuple[dict[str, int], set[str]]:
+        """The positions, and which read models are stopped, holding the tracking rows: one
+        query, as before failures were kept."""
+        return failures.lock_tracking(cur, self.db.dialect, self.names)
 
     def reset(self) -> None:
-        """Empty this runner's read models and set their positions back to 0 (for a rebuild)."""
+        """Empty this runner's read models and set their positions back to 0 (for a rebuild).
+        A stopped one is tried again: its failure is cleared in the same transaction."""
         with self.db.transaction() as cur:
             self._lock_positions(cur)
             for projection in self.projections:
@@ -196,14 +250,27 @@ class ProjectionRunner:
                 f"({', '.join(['%s'] * len(self.names))})",
                 self.names,
             )
+            failures.clear(cur, self.names)
         with self._progress:
             self._known = 0
 
+    def retry_stopped(self) -> list[str]:
+        """Clear the failures of this runner's stopped read models, so the next batch tries
+        them again from where they stopped. Returns their names."""
+        with self.db.transaction() as cur:
+            self._lock_positions(cur)
+            cleared = failures.clear(cur, self.names)
+        if cleared:
+            log.warning("retrying the stopped read models %s", ", ".join(cleared))
+            with self._progress:
+                self._known = 0  # they are behind again: readers wait for them
+        return cleared
+
     # Read-your-writes
     def wait_for(self, position: int, timeout: float) -> bool:
-        """True as soon as every projection here has reached `position`; False after `timeout`
-        seconds. Wakes at once on this process's own batches and re-reads the store every
-        WAIT_SLICE seconds, so another process's progress is seen too."""
+        """True as soon as every projection here that is not stopped has reached `position`;
+        False after `timeout` seconds. Wakes at once on this process's own batches and re-reads
+        the store every WAIT_SLICE seconds, so another process's progress is seen too."""
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             if self._known >= position:
@@ -226,9 +293,13 @@ class ProjectionRunner:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
+        """Follow the log in the background. Stopped read models are retried once this runner
+        gets to apply (at once, or on PostgreSQL when it takes over from another process): a
+        restart is how a fix is deployed."""
         if self.running:
             return
         self._stop.clear()
+        self._retry_stopped = True
         follow = self._follow_notifications if self._listen_target() else self._poll
         self._thread = threading.Thread(
             target=follow, name=f"projections-{self.group}", daemon=True
@@ -250,6 +321,9 @@ class ProjectionRunner:
         return None
 
     def _drain(self) -> None:
+        if self._retry_stopped:
+            self.retry_stopped()
+            self._retry_stopped = False
         while not self._stop.is_set():
             try:
                 count, _ = self._batch(None)
@@ -315,17 +389,6 @@ def _pipelined(cur: Any) -> Iterator[None]:
         return
     with connection.pipeline():
         yield
-
-
-def database_unreachable(error: BaseException) -> bool:
-    """A refused, dropped or timed-out connection (psycopg's or the event store's own class of
-    it): what a restart or failover looks like from here, not a bug."""
-    import psycopg
-    from eventsourcing.persistence import InterfaceError, OperationalError
-
-    return isinstance(
-        error, (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError)
-    )
 
 
 def _report(error: Exception, what: str) -> None:

@@ -1,11 +1,18 @@
-"""Subjects: profile (sealed personal fields), current consent per purpose, consent history and
-the email lookup; erasure and a tenant's purge remove them the same way new events change them."""
+"""Subjects: profile (sealed personal fields), consent per purpose and channel, consent history
+and the email lookup; erasure and a tenant's purge remove them the same way new events change
+them.
+
+Each profile keeps the version of the subject's last event it reflects (`version`), so a
+reader can tell whether it is current: the consent check compares it with the events
+themselves and never answers from a profile that has not seen a withdrawal yet.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
+from domain import consent
 from domain.personal import ERASED
 from domain.subject import Subject
 from domain.tenant import Tenant
@@ -24,6 +31,7 @@ PERSONAL = ("name", "email", "phone")
 
 class SubjectProfiles(Projection):
     name = "subject_profiles"
+    version = 2  # 2: consent per channel; each profile's subject version
     tables = (SUBJECT_PROFILES, SUBJECT_CONSENTS, CONSENT_HISTORY, EMAIL_LOOKUP)
 
     def __init__(self, sealer: ColumnSealer, lookup_key: bytes) -> None:
@@ -36,6 +44,8 @@ class SubjectProfiles(Projection):
             Subject.Rectified: self._rectified,
             Subject.ConsentGiven: self._consent,
             Subject.ConsentWithdrawn: self._consent,
+            Subject.RequestOpened: self._seen,
+            Subject.RequestClosed: self._seen,
             Subject.Erased: self._erased,
             Tenant.Purged: self._tenant_purged,
         }
@@ -66,6 +76,7 @@ class SubjectProfiles(Projection):
             "email": self._seal(sid, "email", event.email),
             "phone": self._seal(sid, "phone", event.phone),
             "erased": 0, "created_at": at, "updated_at": at, "position": position,
+            "version": event.originator_version,
         })
         self._remember_email(w, sid, event.email, position, new=True)
 
@@ -80,36 +91,42 @@ class SubjectProfiles(Projection):
                     (self._seal(sid, column, value), sid),
                 )
         w.execute(
-            "UPDATE subject_profiles SET updated_at = %s WHERE id = %s AND erased = 0",
-            (micros(event.timestamp), sid),
+            "UPDATE subject_profiles SET updated_at = %s, version = %s WHERE id = %s AND erased = 0",
+            (micros(event.timestamp), event.originator_version, sid),
         )
         if event.email is not None:
             self._remember_email(w, sid, event.email, position)
 
     def _consent(self, w: Writes, event: Any, position: int) -> None:
         """The most frequent event: three held rows, which a batch sends as one statement per
-        table (the last decision per purpose and the last `updated_at` per subject win)."""
+        table (the last decision per purpose and channel, and the last `updated_at` and
+        version per subject, win). A decision for every channel is kept under "*"; which
+        decision stands for a channel is domain/consent.py's rule, applied when read."""
         sid = str(event.originator_id)
         status = "given" if isinstance(event, Subject.ConsentGiven) else "withdrawn"
         at = micros(event.timestamp)
         w.upsert(SUBJECT_CONSENTS, {
-            "subject_id": sid, "purpose": event.purpose, "status": status,
-            "channel": event.channel, "since": at, "notice_version": event.notice_version,
-            "method": event.method,
+            "subject_id": sid, "purpose": event.purpose, "channel": consent.key(event.channel),
+            "status": status, "since": at, "notice_version": event.notice_version,
+            "method": event.method, "version": event.originator_version,
         })
         w.insert(CONSENT_HISTORY, {
             "subject_id": sid, "position": position, "purpose": event.purpose,
             "status": status, "channel": event.channel, "notice_version": event.notice_version,
             "method": event.method, "at": at, "actor": event.actor,
         })
-        w.update(SUBJECT_PROFILES, (sid,), {"updated_at": at})
+        w.update(SUBJECT_PROFILES, (sid,), {"updated_at": at, "version": event.originator_version})
+
+    def _seen(self, w: Writes, event: Any, position: int) -> None:
+        """An event that changes nothing shown here still moves the profile's version."""
+        w.update(SUBJECT_PROFILES, (str(event.originator_id),), {"version": event.originator_version})
 
     def _erased(self, w: Writes, event: Subject.Erased, position: int) -> None:
         sid = str(event.originator_id)
         w.execute(
             "UPDATE subject_profiles SET name = NULL, email = NULL, phone = NULL, erased = 1, "
-            "updated_at = %s WHERE id = %s",
-            (micros(event.timestamp), sid),
+            "updated_at = %s, version = %s WHERE id = %s",
+            (micros(event.timestamp), event.originator_version, sid),
         )
         for table in ("subject_consents", "consent_history", "email_lookup"):
             w.execute(f"DELETE FROM {table} WHERE subject_id = %s", (sid,))

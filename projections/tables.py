@@ -12,12 +12,16 @@ row, opening sealed values rather than comparing ciphertexts with random nonces.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from projections.database import Database
 
 TRACKING_TABLE = "projection_tracking"
+FAILURES_TABLE = "projection_failures"
+VERSIONS_TABLE = "projection_versions"
 _POSTGRES_TYPES = {"TEXT": "text", "INTEGER": "integer", "{big_int}": "bigint", "{blob}": "bytea"}
 
 
@@ -56,16 +60,18 @@ SUBJECT_PROFILES = Table(
     "subject_profiles",
     "id TEXT NOT NULL, tenant_id TEXT, name TEXT, email TEXT, phone TEXT, "
     "erased INTEGER NOT NULL, created_at {big_int} NOT NULL, updated_at {big_int} NOT NULL, "
-    "position {big_int} NOT NULL",
+    "position {big_int} NOT NULL, version {big_int} NOT NULL",
     key=("id",),
     indexes=("subject_profiles_by_tenant ON subject_profiles (tenant_id, position)",),
     sealed={"name": "id", "email": "id", "phone": "id"},
 )
+# One row per (purpose, channel) decided; channel "*" is a decision for every channel.
 SUBJECT_CONSENTS = Table(
     "subject_consents",
-    "subject_id TEXT NOT NULL, purpose TEXT NOT NULL, status TEXT NOT NULL, channel TEXT, "
-    "since {big_int} NOT NULL, notice_version TEXT, method TEXT NOT NULL",
-    key=("subject_id", "purpose"),
+    "subject_id TEXT NOT NULL, purpose TEXT NOT NULL, channel TEXT NOT NULL, "
+    "status TEXT NOT NULL, since {big_int} NOT NULL, notice_version TEXT, "
+    "method TEXT NOT NULL, version {big_int} NOT NULL",
+    key=("subject_id", "purpose", "channel"),
 )
 CONSENT_HISTORY = Table(
     "consent_history",
@@ -85,7 +91,7 @@ TENANTS = Table(
     "tenants",
     "id TEXT NOT NULL, name TEXT, status TEXT NOT NULL, location TEXT NOT NULL, "
     "purge_after {big_int}, created_at {big_int} NOT NULL, updated_at {big_int} NOT NULL, "
-    "position {big_int} NOT NULL",
+    "position {big_int} NOT NULL, tenancy INTEGER NOT NULL",
     key=("id",),
     indexes=("tenants_by_status ON tenants (status, position)",),
     sealed={"name": "id"},
@@ -103,7 +109,8 @@ ACCESS_REQUESTS = Table(
     "resources TEXT NOT NULL, reason TEXT, ticket TEXT, duration_minutes INTEGER NOT NULL, "
     "status TEXT NOT NULL, requested_at {big_int} NOT NULL, expires_at {big_int} NOT NULL, "
     "approver TEXT, granted_scope TEXT, granted_resources TEXT, valid_until {big_int}, "
-    "decided_at {big_int}, updated_at {big_int} NOT NULL, position {big_int} NOT NULL",
+    "decided_at {big_int}, updated_at {big_int} NOT NULL, position {big_int} NOT NULL, "
+    "decided_by TEXT, tenancy INTEGER",
     key=("id",),
     indexes=(
         "access_requests_by_tenant ON access_requests (tenant_id, position)",
@@ -125,10 +132,12 @@ ACCESS_LOG = Table(
     "access_log",
     "position {big_int} NOT NULL, tenant_id TEXT NOT NULL, at {big_int} NOT NULL, "
     "actor TEXT NOT NULL, action TEXT NOT NULL, resource TEXT NOT NULL, request_id TEXT, "
-    "outcome TEXT NOT NULL, detail TEXT",
+    "outcome TEXT NOT NULL, detail TEXT, subject_id TEXT, reason TEXT",
     key=("position",),
     # Newest first by tenant: the customer's most frequent question, paged by keyset.
     indexes=("access_log_by_tenant_time ON access_log (tenant_id, at DESC, position DESC)",),
+    # A vendor's read: the reader's reason, sealed with the key of the subject read.
+    sealed={"reason": "subject_id"},
 )
 
 DATA_REQUESTS = Table(
@@ -139,7 +148,7 @@ DATA_REQUESTS = Table(
     "extended_months INTEGER NOT NULL, quote_amount_cents INTEGER, quote_currency TEXT, "
     "delivery_sha256 TEXT, delivery_format TEXT, details TEXT, extension_reason TEXT, "
     "rejection_reason TEXT, closed_at {big_int}, updated_at {big_int} NOT NULL, "
-    "position {big_int} NOT NULL",
+    "position {big_int} NOT NULL, entered_at {big_int} NOT NULL, entered_by TEXT NOT NULL",
     key=("id",),
     indexes=(
         "data_requests_by_due ON data_requests (due_at, position)",
@@ -183,15 +192,45 @@ ALL_TABLES = (
     INCIDENTS, INCIDENT_TENANTS, DISCLOSURES,
 )
 
+# Each read model's position: the notification id of the last event it applied.
+TRACKING = Table(TRACKING_TABLE, "name TEXT NOT NULL, position {big_int} NOT NULL", key=("name",))
+# A read model that could not apply an event: which event, what error, when. While its row is
+# here the read model is stopped (projections/failures.py).
+FAILURES = Table(
+    FAILURES_TABLE,
+    "name TEXT NOT NULL, position {big_int} NOT NULL, topic TEXT NOT NULL, "
+    "originator_id TEXT NOT NULL, originator_version {big_int} NOT NULL, "
+    "error_type TEXT NOT NULL, error_message TEXT NOT NULL, failed_at {big_int} NOT NULL",
+    key=("name",),
+)
+# The version of each read model's tables (projections/versions.py); no row means 1.
+VERSIONS = Table(VERSIONS_TABLE, "name TEXT NOT NULL, version INTEGER NOT NULL", key=("name",))
+BOOKKEEPING_TABLES = (TRACKING, FAILURES, VERSIONS)
 
-def create_tables(db: Database) -> None:
-    """Idempotent: every process that reads or projects calls it at start."""
-    ddl = (
-        f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} ("
-        f"name TEXT PRIMARY KEY, position {db.big_int} NOT NULL);\n"
-    )
-    ddl += "".join(table.ddl(db) for table in ALL_TABLES)
-    db.executescript(ddl)
+
+def create_tables(db: Database, projections: Sequence[Any] = ()) -> None:
+    """Idempotent: every process that reads or projects calls it at start.
+
+    `projections` (the runner passes its own) are first brought to their declared `version`
+    (`projections.versions`): a read model whose tables changed is dropped and made anew
+    before anything below runs, so `CREATE ... IF NOT EXISTS` never keeps, or indexes, a
+    table of the old shape. Their tables are created here too, when not among ALL_TABLES.
+    `ReadModels` calls it without projections, after the runner of its process has."""
+    create_bookkeeping_tables(db)
+    if projections:
+        # Imported here: `projections.versions` builds on this module.
+        from projections.versions import upgrade
+
+        upgrade(db, projections)
+    tables = {table.name: table for table in ALL_TABLES}
+    for projection in projections:
+        tables.update((table.name, table) for table in projection.tables)
+    db.executescript("".join(table.ddl(db) for table in tables.values()))
+
+
+def create_bookkeeping_tables(db: Database) -> None:
+    """The projections' own tables: positions, failures, versions (never change shape)."""
+    db.executescript("".join(table.ddl(db) for table in BOOKKEEPING_TABLES))
 
 
 def micros(moment: datetime | None) -> int | None:

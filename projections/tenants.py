@@ -11,6 +11,7 @@ from projections.tables import TENANT_LOCATIONS, TENANTS, micros
 
 class Tenants(Projection):
     name = "tenants"
+    version = 2  # 2: each tenant's tenancy (how many times it was terminated)
     tables = (TENANTS, TENANT_LOCATIONS)
 
     def __init__(self, sealer: ColumnSealer) -> None:
@@ -31,15 +32,17 @@ class Tenants(Projection):
         w.insert(TENANTS, {
             "id": tid, "name": self.sealer.seal(tid, TENANTS.name, (tid,), "name", event.name),
             "status": "active", "location": event.location, "purge_after": None,
-            "created_at": at, "updated_at": at, "position": position,
+            "created_at": at, "updated_at": at, "position": position, "tenancy": 0,
         })
         self._located(w, tid, position, event.location, at, None, event.actor)
 
     def _terminated(self, w: Writes, event: Tenant.Terminated, position: int) -> None:
-        w.update(TENANTS, (str(event.originator_id),), {
-            "status": "terminated", "purge_after": micros(event.purge_after),
-            "updated_at": micros(event.timestamp),
-        })
+        # A termination ends a tenancy (domain/tenant.py): the count goes up by one.
+        w.execute(
+            "UPDATE tenants SET status = 'terminated', purge_after = %s, updated_at = %s, "
+            "tenancy = tenancy + 1 WHERE id = %s",
+            (micros(event.purge_after), micros(event.timestamp), str(event.originator_id)),
+        )
 
     def _reactivated(self, w: Writes, event: Tenant.Reactivated, position: int) -> None:
         w.update(TENANTS, (str(event.originator_id),), {

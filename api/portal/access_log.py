@@ -3,10 +3,12 @@
 The CSV is the HTTP API's own (api/rights/access_log_csv.py), so both downloads match.
 The filters come from a plain GET form, so they arrive as text; bad input becomes a
 `FilterError` naming the field, which the page shows next to the form (422), never a 500.
+Control characters (NUL above all: PostgreSQL refuses it in any text) never reach a query.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import islice
@@ -14,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from domain.errors import InvalidInput
 from projections.queries import ReadSide
 
 from api.portal.chart import DAYS, DayCount, per_day
@@ -21,6 +24,9 @@ from api.rights.access_log_csv import access_log_csv, access_log_rows
 from projections.access_log import OUTCOMES
 
 PAGE_SIZE = 50
+# The HTTP API's cursor rules (api/paging.py): what the read side gave out, nothing else.
+CURSOR = re.compile(r"[A-Za-z0-9_-]{1,500}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The chart reads at most this many entries; a tenant with more in 30 days sees a note.
 CHART_LIMIT = 20_000
 
@@ -49,6 +55,8 @@ class LogFilters:
         actor = (actor or "").strip() or None
         if actor is not None and len(actor) > 200:
             raise FilterError("actor", "actor is longer than 200 characters")
+        if actor is not None and _CONTROL.search(actor):
+            raise FilterError("actor", "actor contains a control character (such as NUL)")
         outcome = (outcome or "").strip() or None
         if outcome is not None and outcome not in OUTCOMES:
             raise FilterError("outcome", f"outcome must be one of: {', '.join(OUTCOMES)}")
@@ -90,9 +98,21 @@ def _day(field: str, value: str | None) -> date | None:
 def page(
     reads: ReadSide, tenant_id: UUID, filters: LogFilters, after: str | None
 ) -> dict[str, Any]:
-    return reads.access_log(
-        tenant_id, after=after or None, limit=PAGE_SIZE, **filters.arguments()
-    )
+    """One page of entries; `after` is the link's cursor, which anyone can edit."""
+    if after and not CURSOR.fullmatch(after):
+        raise FilterError("after", _NOT_A_CURSOR)
+    try:
+        return reads.access_log(
+            tenant_id, after=after or None, limit=PAGE_SIZE, **filters.arguments()
+        )
+    except (InvalidInput, ValueError, TypeError, KeyError, IndexError, OverflowError):
+        # A well-formed cursor the read side cannot decode (api/paging.py does the same).
+        if not after:
+            raise
+        raise FilterError("after", _NOT_A_CURSOR) from None
+
+
+_NOT_A_CURSOR = "the page link (after) is not one this portal gave out; start from the newest"
 
 
 def last_days(reads: ReadSide, tenant_id: UUID, today: date) -> tuple[list[DayCount], bool]:

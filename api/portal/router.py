@@ -18,12 +18,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from domain.errors import DomainError, InvalidInput, NotFound
+from domain.tenant import ACTIVE
 from domain.values import Scope
 
+from api.http.query_parameters import StrictQueryRoute, UnknownQueryParameters
 from api.portal import access_log
 from api.portal.access_log import OUTCOMES, FilterError, LogFilters
 from api.portal.chart import as_datetime, chart_svg
@@ -70,15 +71,24 @@ def _content_security_policy(nonce: str) -> str:
     )
 
 
-class PortalRoute(APIRoute):
-    """Adds the portal's security headers to every response of its routes."""
+class PortalRoute(StrictQueryRoute):
+    """Adds the portal's security headers to every response of its routes, and shows an
+    unknown query parameter (refused by the route class, api/http/query_parameters.py) as a
+    page."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def with_security_headers(request: Request) -> Response:
             request.state.csp_nonce = secrets.token_urlsafe(16)
-            response = await handler(request)
+            try:
+                response = await handler(request)
+            except UnknownQueryParameters as error:
+                response = _render(
+                    request, "portal/refused.html", 422,
+                    error=f"This page does not take {', '.join(error.unknown)} in its address. "
+                    "Open it from the portal's menu.",
+                )
             headers = response.headers
             headers["Content-Security-Policy"] = _content_security_policy(
                 request.state.csp_nonce
@@ -286,6 +296,12 @@ def _requests_page(
     error: str | None = None, notice: str | None = None, failed_id: str | None = None,
 ) -> HTMLResponse:
     reads, tenant = services.reads, session.tenant_id
+    closed = _closed(services, session)
+    if closed is not None:
+        return _render(
+            request, "portal/requests.html", status, session=session, active="requests",
+            closed=closed, error=error, notice=notice,
+        )
     now = services.ledger.now()
     pending = reads.access_requests(tenant_id=tenant, status="pending", limit=100)
     active = reads.access_requests(tenant_id=tenant, status="approved", limit=100)
@@ -302,6 +318,14 @@ def _requests_page(
         pending=pending, grants=active, recent=recent, error=error, notice=notice,
         failed_id=failed_id,
     )
+
+
+def _closed(services: PortalServices, session: PortalSession) -> str | None:
+    """The tenant's status when it is not active (terminated or purged), else None: while
+    closed, its customer reads only the tenant, its access log and its incidents."""
+    tenant = services.reads.tenant(session.tenant_id)
+    status = None if tenant is None else tenant["status"]
+    return None if status in (None, ACTIVE) else status
 
 
 def _own_request(services: PortalServices, session: PortalSession, request_id: str) -> UUID:
@@ -428,12 +452,12 @@ def log_page(
     )
     try:
         filters = LogFilters.parse(since, until, actor, outcome)
+        entries = access_log.page(services.reads, session.tenant_id, filters, after)
     except FilterError as error:
         return _render(
             request, "portal/log.html", 422, entries=None, error=error.detail,
             error_field=error.field, **context,
         )
-    entries = access_log.page(services.reads, session.tenant_id, filters, after)
     return _render(
         request, "portal/log.html", entries=entries, error_field=None,
         next_url=f"/portal/log?{filters.query(after=entries['next'])}" if entries["next"] else None,
@@ -481,7 +505,9 @@ def incidents_page(request: Request, services: PortalServices = Services) -> Res
         # never which other tenants were involved.
         notified = item.get("customers_notified") or {}
         item["we_were_told_at"] = notified.get(str(tenant)) or notified.get(tenant)
-    disclosures = services.reads.disclosures(tenant, limit=100)
+    disclosures = (
+        None if _closed(services, session) else services.reads.disclosures(tenant, limit=100)
+    )
     return _render(
         request, "portal/incidents.html", session=session, active="incidents",
         incidents=incidents, disclosures=disclosures,

@@ -15,6 +15,7 @@ from uuid import UUID
 from domain.application import Ledger, Outcome
 from domain.errors import DataRequestStepOutOfOrder
 from domain.values import DataRequestKind
+from domain.vendor_read import WhatWasRead
 
 from api.rights.delivered_files import DeliveredFiles
 from api.rights.dossier import build_dossier
@@ -63,6 +64,11 @@ def deliver_and_keep(
     # The request's own rules on a throwaway copy first: nothing is built or kept for a
     # request that may not be fulfilled yet (identity unverified, fee not accepted, closed).
     request.fulfil(actor, ledger.now())
+    # The officer builds the subject's export: a read of their data by the vendor, logged
+    # for the tenant before it is built (and refused while the tenant is terminated).
+    ledger.record_vendor_read(
+        request.subject_id, actor, "officer", WhatWasRead.EXPORT.value, request_id=request_id
+    )
     export = render(build_dossier(ledger, request.subject_id, controller=controller), format)
     kept_until = None
     if files is not None:

@@ -18,6 +18,7 @@ from domain.application import Ledger
 from domain.data_request import DataRequest
 from domain.disclosure import Disclosure
 from domain.subject import Subject
+from domain.vendor_read import VendorRead
 
 from api.rights.receipts import DEFAULT_CONTROLLER, Controller, receipts_from_events
 from api.rights.scan import events_of
@@ -190,16 +191,24 @@ def _disclosures(ledger: Ledger, subject_id: UUID) -> Sheet:
 
 def _accesses(ledger: Ledger, subject_id: UUID, tenant_id: UUID | None) -> Sheet:
     """Staff accesses (and refused attempts) under the subject's tenant whose resource names
-    the subject, e.g. "subjects/<id>" or "subjects/<id>/orders"."""
-    columns = ("at", "actor", "action", "resource", "outcome", "refusal", "access_request_id")
+    the subject, e.g. "subjects/<id>" or "subjects/<id>/orders"; and every read of the
+    subject's data by the vendor's officers, with why (their reason, or the request)."""
+    columns = ("at", "actor", "action", "resource", "outcome", "refusal", "access_request_id",
+               "why")
     rows: list[tuple[Cell, ...]] = []
-    if tenant_id is not None:
-        needle = str(subject_id)
-        for e in events_of(ledger, AccessRequest.AccessRecorded, AccessRequest.AccessRefused):
-            if e.tenant_id != tenant_id or needle not in e.resource.lower():
-                continue
-            refused = isinstance(e, AccessRequest.AccessRefused)
-            rows.append((e.timestamp, e.actor, e.action, e.resource,
-                         "refused" if refused else "allowed",
-                         e.refusal if refused else None, str(e.originator_id)))
+    needle = str(subject_id)
+    for e in events_of(ledger, AccessRequest.AccessRecorded, AccessRequest.AccessRefused,
+                       VendorRead.Recorded):
+        if isinstance(e, VendorRead.Recorded):
+            if e.subject_id == subject_id:
+                why = e.reason if e.reason is not None else f"the subject's request {e.request_id}"
+                rows.append((e.timestamp, e.actor, f"read {e.what}", f"subjects/{needle}",
+                             "vendor_read", None, None, why))
+            continue
+        if tenant_id is None or e.tenant_id != tenant_id or needle not in e.resource.lower():
+            continue
+        refused = isinstance(e, AccessRequest.AccessRefused)
+        rows.append((e.timestamp, e.actor, e.action, e.resource,
+                     "refused" if refused else "allowed",
+                     e.refusal if refused else None, str(e.originator_id), None))
     return _sheet("accesses", "Accesses", columns, rows)

@@ -1,6 +1,8 @@
 """The clock's work: apply what time has made due, as events, and nothing twice.
 
-Pending access requests expire, grants end, tenants past their 60 days are purged, and
+Requests and grants of a terminated tenant end with its tenancy (termination ends them at
+once; the sweep catches any a crash left behind), pending access requests expire, grants
+end, tenants past their 60 days are purged, and
 subjects' requests and incidents past their deadline are marked overdue. Each change goes
 through the Ledger's own command, which re-checks the rule against the ledger's clock and
 stamps the event with the moment it took effect (an expiry at `expires_at`, not at the
@@ -24,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.access import APPROVED, AccessRequest
+from domain.access import APPROVED, PENDING, AccessRequest
 from domain.application import Ledger, Outcome
 from domain.data_request import DataRequest
 from domain.errors import DomainError
@@ -43,6 +45,7 @@ ACTOR = "ledger-sweep"
 @dataclass
 class SweepReport:
     now: datetime
+    ended_with_tenancy: list[UUID] = field(default_factory=list)
     expired_requests: list[UUID] = field(default_factory=list)
     ended_grants: list[UUID] = field(default_factory=list)
     purged_tenants: list[UUID] = field(default_factory=list)
@@ -54,12 +57,13 @@ class SweepReport:
 
     @property
     def changes(self) -> int:
-        return (len(self.expired_requests) + len(self.ended_grants) + len(self.purged_tenants)
+        return (len(self.ended_with_tenancy) + len(self.expired_requests) + len(self.ended_grants) + len(self.purged_tenants)
                 + len(self.overdue_requests) + len(self.overdue_incidents))
 
     def as_json(self) -> dict[str, Any]:
         return {
             "now": self.now.isoformat(),
+            "ended_with_tenancy": [str(i) for i in self.ended_with_tenancy],
             "expired_requests": [str(i) for i in self.expired_requests],
             "ended_grants": [str(i) for i in self.ended_grants],
             "purged_tenants": [str(i) for i in self.purged_tenants],
@@ -72,6 +76,7 @@ class SweepReport:
 
     def summary(self) -> str:
         return (
+            f"{len(self.ended_with_tenancy)} access requests ended with their tenancy, "
             f"{len(self.expired_requests)} access requests expired, "
             f"{len(self.ended_grants)} grants ended, {len(self.purged_tenants)} tenants purged, "
             f"{len(self.overdue_requests)} subjects' requests and "
@@ -93,6 +98,8 @@ def sweep(
     report = SweepReport(now=now)
     steps: list[tuple[str, list[UUID], Callable[[UUID], Outcome | None]]] = [
         ("purge_tenants", report.purged_tenants, lambda i: _purge(ledger, i)),
+        ("end_with_tenancy", report.ended_with_tenancy,
+         lambda i: ledger.end_access_with_tenancy(i, ACTOR)),
         ("expire_requests", report.expired_requests, ledger.expire_access_request),
         ("end_grants", report.ended_grants, ledger.end_grant),
         ("overdue_requests", report.overdue_requests, ledger.mark_data_request_overdue),
@@ -153,12 +160,18 @@ def due_from_events(ledger: Ledger, now: datetime) -> dict[str, list[UUID]]:
     open_access = sorted(
         originators_of(ledger, AccessRequest.Requested)
         - originators_of(ledger, AccessRequest.Denied, AccessRequest.Revoked,
-                         AccessRequest.Expired, AccessRequest.GrantEnded)
+                         AccessRequest.Expired, AccessRequest.GrantEnded,
+                         AccessRequest.EndedWithTenancy)
     )
-    expire, end = [], []
+    expire, end, ended_with_tenancy = [], [], []
     for request_id in open_access:
         request = ledger.access_request(request_id)
-        if request.is_expired_pending(now):
+        tenant = ledger.tenant(request.tenant_id)
+        if request.status in (PENDING, APPROVED) and not (
+            tenant.is_active and request.belongs_to_current_tenancy(tenant)
+        ):
+            ended_with_tenancy.append(request_id)
+        elif request.is_expired_pending(now):
             expire.append(request_id)
         elif request.status == APPROVED and request.valid_until and now >= request.valid_until:
             end.append(request_id)
@@ -175,6 +188,7 @@ def due_from_events(ledger: Ledger, now: datetime) -> dict[str, list[UUID]]:
         - originators_of(ledger, Incident.AuthorityNotified, Incident.MarkedOverdue)
     )
     return {
+        "end_with_tenancy": ended_with_tenancy,
         "expire_requests": expire,
         "end_grants": end,
         "purge_tenants": [t for t in terminated if ledger.tenant(t).is_due_for_purge(now)],

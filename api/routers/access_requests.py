@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import Caller, Role
+from api.closed_tenants import ensure_readable_by_customer
 from api.dependencies import (
     Customer,
     LedgerDep,
@@ -106,6 +107,7 @@ def list_access_requests(
 ) -> Page[AccessRequestOut]:
     """The tenant's access requests, newest first (staff: only their own)."""
     ensure_own_tenant(caller, tenant_id, "tenant", tenant_id)
+    ensure_readable_by_customer(caller, read, "access requests")
     if caller.role is not Role.CUSTOMER and read.tenant(tenant_id) is None:
         raise not_found("tenant", tenant_id)
     requester = caller.actor if caller.role is Role.STAFF else None
@@ -127,6 +129,7 @@ def get_access_request(
     if found is None:
         raise not_found(WHAT, request_id)
     _visible(caller, request_id, found.get("tenant_id"), found.get("requester", ""))
+    ensure_readable_by_customer(caller, read, "access requests")
     return AccessRequestOut.model_validate(_shown(caller, found))
 
 

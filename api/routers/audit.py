@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from api import keyfiles
 from api.dependencies import MAX_POSITION, RETRY_AFTER_SECONDS, Auditor, CurrentLedgerDep
+from api.http.query_parameters import StrictQueryRoute
 from api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from api.problems import ProblemException, documented, field_problem
 from api.settings import Settings
@@ -24,7 +25,10 @@ from projections.checkpoints import public_key_pem, public_key_raw_base64
 from projections.database import Database
 from projections.proofs import Proofs, TreeDamaged
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=documented(401, 403, 422))
+router = APIRouter(
+    prefix="/v1/audit", tags=["audit"], route_class=StrictQueryRoute,
+    responses=documented(401, 403, 422),
+)
 MAX_SIZE = 2**63 - 1
 WAIT_POLL_SECONDS = 0.05
 

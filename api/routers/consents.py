@@ -1,4 +1,5 @@
-"""Consent per purpose: recorded by the vendor's systems, asked about before every use.
+"""Consent per purpose and channel: recorded by the vendor's systems, asked about before every
+use.
 
 The two routes are the API's busiest, so they are `async def` with one explicit hop to a
 thread for the store: a plain `def` route costs FastAPI two hops (the route, then validating
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Caller, Role
@@ -19,8 +20,7 @@ from api.idempotency import IdempotentRoute
 from api.problems import documented
 from api.schemas.subjects import ConsentAnswer, ConsentDecision, ConsentRecorded
 from domain.application import Ledger
-from domain.values import ConsentStatus, Purpose
-from projections.queries import ReadSide
+from domain.values import Channel, ConsentStatus, Purpose
 
 router = APIRouter(
     prefix="/v1/subjects/{subject_id}/consents", tags=["consents"],
@@ -61,22 +61,34 @@ def _record(
 
 @router.get("/{purpose}", responses=documented(503))
 async def ask(
-    subject_id: UUID, purpose: Purpose, caller: ConsentReader, read: ReadDep
+    subject_id: UUID, purpose: Purpose, caller: ConsentReader, read: ReadDep,
+    channel: Annotated[
+        Channel | None,
+        Query(description="the channel to ask about; without it, `allowed` means every channel"),
+    ] = None,
 ) -> ConsentAnswer:
-    """May the vendor use this person's data for this purpose? Never given means no."""
-    state = await run_in_threadpool(_decision, read, subject_id, purpose)
-    if state is None:
-        return ConsentAnswer(subject_id=subject_id, purpose=purpose, allowed=False)
+    """May the vendor use this person's data for this purpose (on this channel)? Never given
+    means no; so does anything about an erased person or a terminated tenant's subject. A
+    check that starts after a withdrawal was answered never says yes, on any process."""
+    found = await run_in_threadpool(
+        read.consent_check, subject_id, purpose.value, channel.value if channel else None
+    )
+    if found is None:
+        raise not_found("subject", subject_id)
+    answer = _answer(found)
+    if channel is None:
+        answer["channels"] = {name: _answer(each) for name, each in found["channels"].items()}
     return ConsentAnswer.model_validate(
-        {**state, "subject_id": subject_id, "purpose": purpose,
-         "allowed": state.get("status") == ConsentStatus.GIVEN.value}
+        {**answer, "subject_id": subject_id, "purpose": purpose,
+         "channel": channel.value if channel else None}
     )
 
 
-def _decision(read: ReadSide, subject_id: UUID, purpose: Purpose) -> dict[str, Any] | None:
-    """The standing decision, None if there is none (never decided, or the subject is erased);
-    404 if there is no such subject. One query, no sealed field opened."""
-    exists, state = read.consent_check(subject_id, purpose.value)
-    if not exists:
-        raise not_found("subject", subject_id)
-    return state
+def _answer(found: dict[str, Any]) -> dict[str, Any]:
+    decision = found["decision"] or {}
+    return {
+        "allowed": found["allowed"], "reason": found["reason"],
+        "status": decision.get("status"), "decided_for": decision.get("channel"),
+        "since": decision.get("since"), "notice_version": decision.get("notice_version"),
+        "method": decision.get("method"),
+    }

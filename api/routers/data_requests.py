@@ -26,6 +26,7 @@ from api.rights.delivered_files import DeliveredFiles, DeliveryGone
 from api.rights.delivery import deliver_and_keep, is_delivered_with_export
 from api.rights.export_formats import FORMATS, Export
 from api.rights.receipts import controller_from_settings
+from api.vendor_reads import Why, record_read
 from api.schemas.data_requests import (
     DataRequestChanged,
     DataRequestFulfilled,
@@ -40,6 +41,7 @@ from api.schemas.data_requests import (
 from domain.application import Outcome
 from domain.data_request import DataRequest
 from domain.values import DataRequestKind
+from domain.vendor_read import WhatWasRead
 
 router = APIRouter(
     prefix="/v1/requests", tags=["subjects' requests"], route_class=IdempotentRoute,
@@ -57,6 +59,7 @@ def request_view(request: DataRequest) -> dict[str, Any]:
         "id": request.id, "subject_id": request.subject_id, "tenant_id": request.tenant_id,
         "kind": request.kind, "channel": request.channel, "status": request.status,
         "received_at": request.received_at, "due_at": request.due_at,
+        "entered_at": request.created_on, "entered_by": request.entered_by,
         "overdue": request.overdue, "identity_verified": request.identity_verified,
         "extended_months": request.extended_months, "quote": request.quote,
         "delivery_sha256": request.delivery_sha256,
@@ -250,6 +253,10 @@ def download_delivery(
         kept = files.fetch(request_id, request.delivery_sha256)
     except DeliveryGone as gone:
         raise ProblemException(410, gone.detail) from None
+    # Fetched first (a copy that is gone reads nothing), logged before it is handed over.
+    record_read(
+        ledger, caller, request.subject_id, WhatWasRead.DELIVERY, Why(request_id, None)
+    )
     return export_response(kept.export)
 
 

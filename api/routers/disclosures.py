@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from api.closed_tenants import ensure_readable_by_customer
 from api.dependencies import LedgerDep, Officer, ReadDep, TenantReader, ensure_own_tenant, not_found
 from api.idempotency import IdempotentRoute
 from api.paging import Page, PagingDep, fetch_page
@@ -37,6 +38,7 @@ def list_disclosures(
 ) -> Page[DisclosureOut]:
     """The tenant's disclosures, newest first."""
     ensure_own_tenant(caller, tenant_id, "tenant", tenant_id)
+    ensure_readable_by_customer(caller, read, "disclosures")
     if read.tenant(tenant_id) is None:
         raise not_found("tenant", tenant_id)
     return Page[DisclosureOut].model_validate(

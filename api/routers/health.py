@@ -4,6 +4,12 @@ Load balancers call it every few seconds and give up after a short timeout, so i
 quickly even when the database does not: on PostgreSQL it waits at most
 `CHECK_TIMEOUT_SECONDS` for a connection and then says 503 (with `Retry-After`), rather than
 hanging in the pool's own, longer, wait.
+
+A read model stopped by an event it could not apply (projections/failures.py) is unhealthy too:
+its answers stand still while the others go on, and nothing but a person can mend it (a fix
+deployed, or a rebuild). So the answer is 503 naming the read model, the event and the error,
+as long as it stays stopped. The store answering is checked first: when it does not, that is
+the news.
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ import logging
 
 from fastapi import APIRouter, Request
 
+from api.http.query_parameters import StrictQueryRoute
 from api.problems import UNAVAILABLE_RETRY_AFTER_SECONDS, ProblemException, documented
 from api.schemas.health import Health
+from projections import failures
+from projections.all_read_models import READ_MODEL_NAMES
 from projections.database import Database
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=StrictQueryRoute)
 log = logging.getLogger("ledger.api")
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -33,17 +42,25 @@ def _store_answers(db: Database) -> None:
 
 @router.get("/healthz", responses=documented(503))
 def healthz(request: Request) -> Health:
-    """200 when the store answers, 503 when it does not."""
+    """200 when the store answers and every read model goes on; 503 when the store does not
+    answer, or when a read model is stopped (the detail names it, the event and the error)."""
     stores = request.app.state.stores
     try:
         _store_answers(stores.db)
         # The events table too; only asked once the database itself has answered, because
         # the event store's own retries would keep a caller waiting through an outage.
         stores.ledger.recorder.max_notification_id()
+        stopped = failures.failures(stores.db, READ_MODEL_NAMES)
     except Exception as error:  # any failure of the store means "not healthy", never a 500
         log.warning("health check failed: %s", type(error).__name__)
         raise ProblemException(
             503, "the store does not answer",
             headers={"Retry-After": UNAVAILABLE_RETRY_AFTER_SECONDS},
         ) from None
+    if stopped:
+        # No Retry-After: asking again soon will not help; the detail says what will.
+        raise ProblemException(
+            503, "; ".join(failure.describe() for failure in stopped)
+            + "; the other read models go on",
+        )
     return Health(status="ok")

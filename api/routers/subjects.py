@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from api.auth import Caller, Role
+from api.closed_tenants import ensure_readable_by_customer
 from api.dependencies import (
     CurrentLedgerDep,
     LedgerDep,
@@ -40,7 +41,8 @@ from api.rights.unsubscribe import (
 from api.routers.data_requests import DOWNLOAD, changed, export_response
 from api.schemas.common import Written
 from api.schemas.data_requests import DataRequestChanged, DataRequestCreate, ExportFormat
-from api.schemas.masking import PERSONAL_FIELDS, for_caller
+from api.schemas.masking import PERSONAL_FIELDS, for_caller, masked
+from api.vendor_reads import WhyDep, record_read
 from api.schemas.rights import ConsentReceiptOut, UnsubscribeLink
 from api.schemas.subjects import (
     HistoryEvent,
@@ -51,6 +53,7 @@ from api.schemas.subjects import (
 )
 from domain.errors import NotFound, SubjectErased
 from domain.values import Purpose
+from domain.vendor_read import WhatWasRead
 
 router = APIRouter(
     prefix="/v1/subjects", tags=["subjects"], route_class=IdempotentRoute,
@@ -61,11 +64,15 @@ READ = documented(503)
 SubjectReader = Annotated[Caller, Depends(allow(Role.OFFICER, Role.AUDITOR, Role.CUSTOMER))]
 
 
-def answer(caller: Caller, profile: dict[str, Any], as_of: datetime | None = None) -> SubjectOut:
+def answer(
+    caller: Caller, profile: dict[str, Any], as_of: datetime | None = None, *,
+    masked_for_officers: bool = False,
+) -> SubjectOut:
     if profile.get("erased"):
         # No personal field at all, not even "[erased]": the person is gone from this view.
         return SubjectOut(id=profile["id"], tenant_id=profile.get("tenant_id"), erased=True, as_of=as_of)
-    return SubjectOut.model_validate({**for_caller(caller, profile), "as_of": as_of})
+    shown = masked(profile) if masked_for_officers and caller.role is Role.OFFICER else profile
+    return SubjectOut.model_validate({**for_caller(caller, shown), "as_of": as_of})
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=WRITE)
@@ -84,31 +91,48 @@ def register_subject(body: SubjectCreate, caller: OfficerOrSystem, ledger: Ledge
 def list_subjects(
     caller: SubjectReader, read: ReadDep, page: PagingDep,
     tenant_id: Annotated[UUID | None, Query(description="only this tenant's subjects")] = None,
+    email: Annotated[
+        str | None,
+        Query(max_length=254, description="only the subjects with this e-mail address "
+              "(exact, after ignoring case and surrounding spaces)"),
+    ] = None,
 ) -> Page[SubjectOut]:
-    """Subjects, newest first, without consents (a customer: its own tenant's only)."""
+    """Subjects, newest first, without consents (a customer: its own tenant's only). The
+    vendor's officers and auditors see personal fields as "***" here: an officer reads them
+    in the subject's own profile, saying why, and that read is logged for the tenant."""
     if caller.role is Role.CUSTOMER:
         ensure_own_tenant(caller, tenant_id or caller.tenant, "tenant", tenant_id)
+        ensure_readable_by_customer(caller, read, "subjects")
         tenant_id = caller.tenant
-    found = fetch_page(page, lambda: read.subjects(tenant_id=tenant_id, after=page.after, limit=page.limit))
+    if email is not None:
+        found = {"items": read.subjects_by_email(email, tenant_id=tenant_id), "next": None}
+    else:
+        found = fetch_page(
+            page, lambda: read.subjects(tenant_id=tenant_id, after=page.after, limit=page.limit)
+        )
     return Page[SubjectOut](
-        items=[answer(caller, item) for item in found["items"]], next=found["next"]
+        items=[answer(caller, item, masked_for_officers=True) for item in found["items"]],
+        next=found["next"],
     )
 
 
 @router.get("/{subject_id}", responses=READ)
 def get_subject(
-    subject_id: UUID, caller: SubjectReader, read: ReadDep, ledger: LedgerDep,
+    subject_id: UUID, caller: SubjectReader, read: ReadDep, ledger: LedgerDep, why: WhyDep,
     as_of: Annotated[
         AwareDatetime | None,
         Query(description="ISO 8601 with a zone: the subject as it stood then, from its events"),
     ] = None,
 ) -> SubjectOut:
-    """The profile with its consents; auditors see "***" for personal fields."""
+    """The profile with its consents; auditors see "***" for personal fields. An officer says
+    why (`request_id` or `reason`): the read is logged in the tenant's access log."""
+    ensure_readable_by_customer(caller, read, "subjects")
     if as_of is None:
         profile = read.subject_profile(subject_id)
         if profile is None:
             raise not_found("subject", subject_id)
         ensure_own_tenant(caller, profile.get("tenant_id"), "subject", subject_id)
+        record_read(ledger, caller, subject_id, WhatWasRead.PROFILE, why)
         return answer(caller, profile)
     # The tenant check comes first: "not registered yet" must not tell another tenant's
     # customer that the id exists.
@@ -118,6 +142,7 @@ def get_subject(
         raise ProblemException(
             404, f"subject {subject_id} was not registered yet at {as_of.isoformat()}"
         )
+    record_read(ledger, caller, subject_id, WhatWasRead.PROFILE_AS_OF, why)
     return answer(caller, past, as_of)
 
 
@@ -134,15 +159,18 @@ def rectify_subject(
 
 @router.get("/{subject_id}/history")
 def subject_history(
-    subject_id: UUID, caller: OfficerOrAuditor, ledger: CurrentLedgerDep, page: PagingDep
+    subject_id: UUID, caller: OfficerOrAuditor, ledger: CurrentLedgerDep, page: PagingDep,
+    why: WhyDep,
 ) -> Page[HistoryEvent]:
-    """The subject's own events in order (`after` is a version number)."""
+    """The subject's own events in order (`after` is a version number). An officer says why
+    (`request_id` or `reason`): the read is logged in the tenant's access log."""
     try:
         start = int(page.after) if page.after else 0
     except ValueError:
         raise field_problem("after", "is not a cursor this API gave out", "query") from None
     if not 0 <= start < 2**63:
         raise field_problem("after", "is not a cursor this API gave out", "query")
+    record_read(ledger, caller, subject_id, WhatWasRead.HISTORY, why)
     items: list[dict[str, Any]] = []
     more = False
     for event in ledger.subject_events(subject_id):
@@ -186,6 +214,7 @@ def _plain(value: Any) -> Any:
 @router.get("/{subject_id}/export", response_model=None, responses=DOWNLOAD)
 def export_subject(
     subject_id: UUID, caller: Officer, ledger: CurrentLedgerDep, settings: SettingsDep,
+    why: WhyDep,
     format: Annotated[
         ExportFormat,
         Query(description="xlsx (one sheet per kind), json, or csv (a zip of one file per kind)"),
@@ -194,7 +223,10 @@ def export_subject(
     """Everything held about the subject, read from the ledger's events at this moment:
     profile, its history, consents with their receipts, requests, disclosures and the staff
     accesses that concerned them. `X-Ledger-Position` is the last event it reflects.
-    An erased subject's export keeps the record with every personal field "[erased]"."""
+    An erased subject's export keeps the record with every personal field "[erased]".
+    The officer says why (`request_id` or `reason`): the export is logged in the tenant's
+    access log; a terminated tenant's subjects are not exported (409)."""
+    record_read(ledger, caller, subject_id, WhatWasRead.EXPORT, why)
     dossier = build_dossier(ledger, subject_id, controller=controller_from_settings(settings))
     return export_response(
         render(dossier, format), {"X-Ledger-Position": str(dossier.position)}
@@ -273,7 +305,8 @@ def unsubscribe_link(
 def receive_request(
     subject_id: UUID, body: DataRequestCreate, caller: OfficerOrSystem, ledger: LedgerDep
 ) -> DataRequestChanged:
-    """Record a subject's request; it is due one calendar month after receipt."""
-    return changed(
-        ledger.receive_data_request(subject_id, body.kind, body.channel, caller.actor, body.details)
-    )
+    """Record a subject's request; it is due one calendar month after receipt
+    (`received_at`, when it arrived before it is entered: at most a year ago)."""
+    return changed(ledger.receive_data_request(
+        subject_id, body.kind, body.channel, caller.actor, body.details, body.received_at
+    ))

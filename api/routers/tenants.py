@@ -12,6 +12,7 @@ from api.dependencies import (
     Officer,
     OfficerOrAuditor,
     ReadDep,
+    SettingsDep,
     TenantReader,
     ensure_own_tenant,
     not_found,
@@ -19,6 +20,7 @@ from api.dependencies import (
 from api.idempotency import IdempotentRoute
 from api.paging import Page, PagingDep, fetch_page
 from api.problems import documented
+from api.rights.termination import terminate
 from api.schemas.masking import for_caller
 from api.schemas.tenants import (
     LocationMove,
@@ -81,9 +83,14 @@ def get_tenant(tenant_id: UUID, caller: TenantReader, read: ReadDep) -> TenantOu
 
 
 @router.post("/{tenant_id}/terminate", responses=WRITE)
-def terminate_tenant(tenant_id: UUID, caller: Officer, ledger: LedgerDep) -> TenantChanged:
-    """End the subscription: the data is inaccessible at once and kept 60 days, then purged."""
-    outcome = ledger.terminate_tenant(tenant_id, caller.actor)
+def terminate_tenant(
+    tenant_id: UUID, caller: Officer, ledger: LedgerDep, read: ReadDep, settings: SettingsDep
+) -> TenantChanged:
+    """End the subscription: the data is inaccessible at once and kept 60 days, then purged.
+    Every pending request and active grant ends with it (a reactivation revives none); from
+    now until a reactivation its customer reads only the tenant, its access log and its
+    incidents, and its subjects' consent is neither written nor answered "yes"."""
+    outcome = terminate(ledger, read, tenant_id, caller.actor, settings.read_wait_seconds)
     return _changed(outcome.aggregate, outcome.position)
 
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
 from api.dependencies import LedgerDep, SettingsDep
+from api.http.query_parameters import StrictQueryRoute
 from api.problems import documented
 from api.rights.unsubscribe import (
     PATH,
@@ -30,7 +31,9 @@ from api.rights.unsubscribe import (
     unsubscribe_with_token,
 )
 
-router = APIRouter(prefix=PATH.rstrip("/"), tags=["unsubscribe (no login)"])
+router = APIRouter(
+    prefix=PATH.rstrip("/"), tags=["unsubscribe (no login)"], route_class=StrictQueryRoute
+)
 # Far longer than any token minted (about 60 characters): the rest is not even decoded.
 MAX_TOKEN = 512
 # The link is a secret: no cache keeps the page, no Referer carries it off, no index lists it.

@@ -119,6 +119,7 @@ class AccessRequestOut(BaseModel):
             "requested_at": "2026-01-05T09:00:00Z", "expires_at": "2026-01-05T21:00:00Z",
             "approver": "alice", "granted_scope": "read", "granted_resources": ["orders/17"],
             "valid_until": "2026-01-05T10:00:00Z", "decided_at": "2026-01-05T09:05:00Z",
+            "decided_by": "alice",
             "history": [{"at": "2026-01-05T09:00:00Z", "event": "requested", "actor": "sam",
                          "detail": None}],
         }
@@ -140,6 +141,10 @@ class AccessRequestOut(BaseModel):
     granted_resources: list[str] | None = None
     valid_until: Moment | None = None
     decided_at: Moment | None = None
+    decided_by: str | None = Field(
+        None, description="who approved, denied or revoked it last (for an end with the "
+        "tenant's termination: who terminated it)"
+    )
     history: list[HistoryEntry] | None = None
 
 

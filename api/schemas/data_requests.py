@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas.common import Body, Moment, Position, body_config, examples
 from api.schemas.subjects import SUBJECT_ID
@@ -21,6 +21,11 @@ class DataRequestCreate(Body):
     kind: DataRequestKind
     channel: RequestChannel = Field(description="how the request reached the vendor")
     details: str | None = Field(None, max_length=4000, description="what the person asked")
+    received_at: AwareDatetime | None = Field(
+        None, description="when the request reached the vendor, if before now (a letter "
+        "entered the next day): the deadline counts from it; not in the future, at most a "
+        "year ago. Who entered it, and when, is recorded too",
+    )
 
 
 class Quote(BaseModel):
@@ -49,6 +54,8 @@ class DataRequestOut(BaseModel):
     )
     received_at: Moment | None = None
     due_at: Moment
+    entered_at: Moment | None = Field(None, description="when it was entered in the ledger")
+    entered_by: str | None = Field(None, description="who entered it")
     overdue: bool = False
     identity_verified: bool = False
     extended_months: int = 0

@@ -10,6 +10,9 @@ from domain.personal import ERASED
 MASK = "***"
 # The personal fields the domain declares (domain/*.py `personal_fields`), by name.
 PERSONAL_FIELDS = frozenset({"name", "email", "phone", "ip_address", "reason", "details"})
+# Containers whose keys are channels ("email", "phone"), not personal fields: what was
+# decided per channel is no personal data, and masking it would hide the decision itself.
+KEYED_BY_CHANNEL = frozenset({"consents", "channels"})
 
 
 def masked(value: Any, fields: frozenset[str] = PERSONAL_FIELDS) -> Any:
@@ -17,7 +20,10 @@ def masked(value: Any, fields: frozenset[str] = PERSONAL_FIELDS) -> Any:
     and "[erased]" stays "[erased]": that a field was erased is not personal)."""
     if isinstance(value, dict):
         return {
-            key: (MASK if key in fields and item is not None and item != ERASED else masked(item, fields))
+            key: item if key in KEYED_BY_CHANNEL else (
+                MASK if key in fields and item is not None and item != ERASED
+                else masked(item, fields)
+            )
             for key, item in value.items()
         }
     if isinstance(value, list):

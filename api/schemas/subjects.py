@@ -36,12 +36,24 @@ class SubjectPatch(Body):
     phone: str | None = Field(None, max_length=40)
 
 
-class ConsentState(BaseModel):
+class ChannelConsent(BaseModel):
     status: str = Field(description="given or withdrawn")
-    channel: str | None = None
+    channel: str | None = Field(
+        None, description="the channel the decision named; null: it was made for every channel"
+    )
     since: Moment
     notice_version: str | None = None
     method: str | None = None
+
+
+class ConsentState(ChannelConsent):
+    """A purpose's last decision, and the decision standing for each channel."""
+
+    channels: dict[str, ChannelConsent] = Field(
+        default_factory=dict,
+        description="each channel with a standing decision: its own, or the last one made "
+        "for every channel, whichever came later",
+    )
 
 
 class SubjectOut(BaseModel):
@@ -49,9 +61,13 @@ class SubjectOut(BaseModel):
         {
             "id": SUBJECT_ID, "tenant_id": TENANT_ID, "erased": False, "name": "Jan Jansen",
             "email": "jan@example.org", "phone": None,
-            "consents": {"info_mail": {"status": "given", "channel": "email",
+            "consents": {"info_mail": {
+                "status": "given", "channel": "email", "since": "2026-01-05T09:00:00Z",
+                "notice_version": "2026-01", "method": "web_form",
+                "channels": {"email": {"status": "given", "channel": "email",
                                        "since": "2026-01-05T09:00:00Z",
                                        "notice_version": "2026-01", "method": "web_form"}},
+            }},
         },
         {"id": SUBJECT_ID, "tenant_id": TENANT_ID, "erased": True},
     )
@@ -95,22 +111,38 @@ class ConsentRecorded(BaseModel):
     position: Position
 
 
-class ConsentAnswer(BaseModel):
+class ChannelAnswer(BaseModel):
+    allowed: bool
+    reason: str | None = Field(None, description="why not, when not allowed")
+    status: str | None = Field(None, description="the standing decision; null when never decided")
+    decided_for: str | None = Field(
+        None, description="the channel the standing decision named; null: every channel"
+    )
+    since: Moment | None = None
+    notice_version: str | None = None
+    method: str | None = None
+
+
+class ConsentAnswer(ChannelAnswer):
+    """With `?channel=`: the answer for that channel. Without: `allowed` is true only when
+    the purpose is allowed on every channel (a consent for every channel stands and no
+    channel was withdrawn since); `channels` answers each channel, and status, since,
+    notice_version and method describe the purpose's last decision."""
+
     model_config = examples(
-        {"subject_id": SUBJECT_ID, "purpose": "info_mail", "allowed": True, "status": "given",
-         "channel": "email", "since": "2026-01-05T09:00:00Z", "notice_version": "2026-01",
-         "method": "web_form"},
-        {"subject_id": SUBJECT_ID, "purpose": "profiling", "allowed": False, "status": None},
+        {"subject_id": SUBJECT_ID, "purpose": "info_mail", "channel": "email", "allowed": True,
+         "status": "given", "decided_for": None, "since": "2026-01-05T09:00:00Z",
+         "notice_version": "2026-01", "method": "web_form"},
+        {"subject_id": SUBJECT_ID, "purpose": "profiling", "channel": "sms", "allowed": False,
+         "reason": "consent was never given", "status": None},
     )
 
     subject_id: UUID
     purpose: Purpose
-    allowed: bool = Field(description="true only after an explicit given-event not withdrawn")
-    status: str | None = Field(None, description="null when never decided")
-    channel: str | None = None
-    since: Moment | None = None
-    notice_version: str | None = None
-    method: str | None = None
+    channel: str | None = Field(None, description="the channel asked about; null: every channel")
+    channels: dict[str, ChannelAnswer] | None = Field(
+        None, description="without ?channel=: each channel's own answer"
+    )
 
 
 class HistoryEvent(BaseModel):

@@ -38,7 +38,8 @@ def test_every_decision_is_recorded_and_answered_with_its_own_position(api: Api)
     assert len(set(positions)) == 5 and body["position"] == max(positions)
     for subject in subjects:
         answer = api.user("system", "crm").get(
-            f"/v1/subjects/{subject}/consents/info_mail", params={"min_position": body["position"]}
+            f"/v1/subjects/{subject}/consents/info_mail",
+            params={"min_position": body["position"], "channel": "email"},
         )
         assert answer.json()["allowed"] is True
 
@@ -61,8 +62,8 @@ def test_bad_decisions_are_answered_alone_and_the_others_still_count(api: Api) -
     assert items[1]["field"] == "purpose" and items[4]["field"] == "notice_version"
     assert all("error" in item and item["error"] for item in items if item["status"] != 200)
     subject = api.ledger.subject(UUID(good))
-    assert subject.is_allowed("info_mail") and subject.is_allowed("blog_mail")
-    assert not subject.is_allowed("profiling")
+    assert subject.is_allowed("info_mail", "email") and subject.is_allowed("blog_mail", "email")
+    assert not subject.is_allowed("profiling", "email")
 
 
 def test_a_subjects_decisions_apply_in_the_order_given(sqlite_api: Api) -> None:

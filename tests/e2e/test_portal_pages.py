@@ -433,18 +433,18 @@ def test_the_csv_download_holds_the_filtered_log(world: World) -> None:
     tenant = world.tenant("Acme")
     created = _approved_request(world, tenant)
     world.staff_access(created["id"], "orders/1")
-    world.staff_access(created["id"], "=HYPERLINK(\"http://evil\")")
+    world.staff_access(created["id"], "orders/2", staff="=HYPERLINK(\"http://evil\")")
     client = logged_in(world, tenant)
     response = client.get("/portal/log.csv")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [r["resource"] for r in rows] == ["'=HYPERLINK(\"http://evil\")", "orders/1"]
+    assert [r["actor"] for r in rows] == ["'=HYPERLINK(\"http://evil\")", "sam"]
     assert rows[1]["actor"] == "sam" and rows[1]["outcome"] == "allowed"
     assert rows[1]["request_id"] == created["id"]
     refused = list(csv.DictReader(io.StringIO(client.get("/portal/log.csv?outcome=refused").text)))
-    assert [r["resource"] for r in refused] == ["'=HYPERLINK(\"http://evil\")"]
+    assert [r["actor"] for r in refused] == ["'=HYPERLINK(\"http://evil\")"]
 
 
 # Incidents and disclosures

@@ -45,7 +45,9 @@ def link(api: Api, subject: str, purpose: str = "info_mail") -> str:
 
 def allowed(api: Api, subject: str, purpose: str) -> bool:
     api.caught_up(api.events())
-    return ok(api.user("system", "crm").get(f"/v1/subjects/{subject}/consents/{purpose}"))["allowed"]
+    return ok(api.user("system", "crm").get(
+        f"/v1/subjects/{subject}/consents/{purpose}", params={"channel": "email"}
+    ))["allowed"]
 
 
 def test_the_one_click_journey_needs_no_login_and_withdraws_that_purpose_only(api: Api) -> None:
@@ -85,7 +87,9 @@ def test_a_second_click_answers_the_same_and_records_nothing(sqlite_api: Api) ->
     assert first.status_code == second.status_code == 200
     assert "x-ledger-position" in first.headers and "x-ledger-position" not in second.headers
     assert api.events() == events
-    history = ok(api.user("officer", "olga").get(f"/v1/subjects/{subject}/history"))["items"]
+    history = ok(api.user("officer", "olga").get(
+        f"/v1/subjects/{subject}/history", params={"reason": "an unsubscribe complaint"}
+    ))["items"]
     assert [e["event"] for e in history].count("ConsentWithdrawn") == 1
 
 

@@ -55,3 +55,9 @@ def test_the_benchmark_suite_reports_every_figure_on_both_stores(
     ):
         assert (figure, "postgres") in reported
     assert "durable consent writes via Ledger ÷ raw inserts" in markdown.read_text()
+    # What issue 12's promises cost: the fresh check, the xlsx export, many refusals.
+    for prefix in (
+        "consent check: fresh ÷ read model only", "xlsx export ÷ JSON export",
+        "xlsx export of", "decide on a request with",
+    ):
+        assert any(figure.startswith(prefix) for figure, store in reported if store == "postgres"), prefix

@@ -44,7 +44,7 @@ def test_a_decision_on_a_copy_made_stale_by_another_process_follows_that_process
     assert [type(e).__name__ for e in events[1:]] == [
         "ConsentGiven", "ConsentWithdrawn", "ConsentGiven"
     ]
-    assert there.subject(subject).consents["info_mail"]["notice_version"] == "v2"
+    assert there.subject(subject).consents["info_mail"]["*"]["notice_version"] == "v2"
 
 
 def test_a_subject_erased_by_another_process_gets_no_consent_from_a_kept_copy(
@@ -70,7 +70,7 @@ def test_the_answer_a_caller_holds_does_not_move_when_the_next_decision_is_made(
     here.withdraw_consent(subject, "info_mail", "unsubscribe_link", "app")
 
     assert first.aggregate.version == 2
-    assert first.aggregate.consents["info_mail"]["status"] == "given"
+    assert first.aggregate.consents["info_mail"]["*"]["status"] == "given"
 
 
 def test_a_rectification_in_this_process_is_seen_by_the_next_decision(

@@ -41,7 +41,7 @@ def test_erasing_a_subject_leaves_neither_email_nor_name_in_the_stored_bytes(
     try:
         ledger = stores.ledger
         tenant = ledger.open_tenant("Acme", "officer-1")
-        subject = ledger.register_subject(NAME, EMAIL, "app", tenant.aggregate.id, "+31 6 1234")
+        subject = ledger.register_subject(NAME, EMAIL, "app", tenant.aggregate.id, "+31612340000")
         ledger.give_consent(subject.aggregate.id, "info_mail", "web_form", "v1", "app")
         ledger.rectify_subject(subject.aggregate.id, "officer-1", email="zoe@example.org")
         before = len(list(ledger.recorder.select_notifications(1, 1000)))

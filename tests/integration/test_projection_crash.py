@@ -39,12 +39,13 @@ def _write_many(stores: Stores, clock: MovableClock) -> int:
         subject.give_consent("info_mail", "web_form", "v1", "app", clock.now())
         subjects.append(subject)
     ledger.save(*subjects)
-    request_id = ledger.request_access(tenant, "staff-1", "read", ["*"], "t").aggregate.id
+    request_id = ledger.request_access(tenant, "staff-1", "read", ["orders"], "t").aggregate.id
     ledger.approve_access(request_id, "customer-1")
     request = ledger.access_request(request_id)
+    tenant_now = ledger.tenant(tenant)
     for n in range(ACCESSES):
         clock.move(seconds=1)
-        request.use("staff-1", f"orders/{n}", "read", True, "active", clock.now())
+        request.use("staff-1", f"orders/{n}", "read", tenant_now, clock.now())
     ledger.save(request)
     return int(ledger.recorder.max_notification_id())
 

@@ -18,7 +18,7 @@ from tests.conftest import make_settings
 def _write(stores: Stores, subjects: int) -> int:
     ledger = stores.ledger
     tenant = ledger.open_tenant("Acme", "officer-1").aggregate.id
-    request = ledger.request_access(tenant, "staff-1", "read", ["*"], "t").aggregate.id
+    request = ledger.request_access(tenant, "staff-1", "read", ["people"], "t").aggregate.id
     ledger.approve_access(request, "customer-1")
     last = 0
     for n in range(subjects):

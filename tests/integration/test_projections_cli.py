@@ -67,7 +67,7 @@ def test_check_names_a_row_changed_by_hand_and_exits_1(
 
     assert result.exit_code == 1
     output = " ".join(result.output.split())  # rich wraps long lines
-    assert f"subject_consents row (subject_id={ids['subject']}, purpose=info_mail)" in output
+    assert f"subject_consents row (subject_id={ids['subject']}, purpose=info_mail, channel=*)" in output
     assert "status: live 'withdrawn', events say 'given'" in output
     assert "access_log row (position=" in output and "missing from the live table" in output
 

@@ -75,10 +75,10 @@ def test_following_the_link_withdraws_that_consent_and_only_that_one(
 
     assert purpose == "product_mail" and outcome is not None
     after = stores.ledger.subject(subject.id)
-    assert after.consents["product_mail"]["status"] == "withdrawn"
-    assert after.consents["product_mail"]["method"] == "unsubscribe_link"
-    assert after.consents["blog_mail"]["status"] == "given"
-    assert not after.is_allowed("product_mail")
+    assert after.consents["product_mail"]["email"]["status"] == "withdrawn"
+    assert after.consents["product_mail"]["email"]["method"] == "unsubscribe_link"
+    assert after.consents["blog_mail"]["email"]["status"] == "given"
+    assert not after.is_allowed("product_mail", "email")
 
 
 def test_the_link_lives_under_the_public_url_and_carries_the_one_click_headers(
@@ -121,7 +121,7 @@ def test_a_forged_or_altered_link_is_not_found(memory: Stores, mem_settings: Set
     for bad in [forged, other_purpose, token[:-1], token + "A", "", "not-a-token!", *altered]:
         with pytest.raises(UnsubscribeLinkInvalid):
             read_unsubscribe_token(secret, bad)
-    assert memory.ledger.subject(subject.id).is_allowed("info_mail")
+    assert memory.ledger.subject(subject.id).is_allowed("info_mail", "email")
     assert issubclass(UnsubscribeLinkInvalid, NotFound)
 
 

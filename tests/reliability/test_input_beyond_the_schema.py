@@ -200,7 +200,7 @@ def test_odd_names_and_reasons_are_stored_and_returned_exactly(api: Api, text: s
     read_tenant = ok(officer.get(f"/v1/tenants/{tenant['id']}", params=position))
     assert read_tenant["name"] == text
     assert read_tenant["locations"][-1]["reason"] == text
-    assert ok(officer.get(f"/v1/subjects/{subject['id']}", params=position))["name"] == text
+    assert ok(officer.get(f"/v1/subjects/{subject['id']}", params={**position, "reason": "check"}))["name"] == text
     read_request = ok(customer.get(f"/v1/access-requests/{request['id']}", params=position))
     assert read_request["reason"] == text and read_request["ticket"] == text
     assert [step["detail"] for step in read_request["history"]][-1] == text

@@ -26,7 +26,7 @@ OFFICER = "officer-1"
 def subject_id(ledger: Ledger) -> UUID:
     tenant_id = ledger.open_tenant("Acme", OFFICER).aggregate.id
     return ledger.register_subject(
-        "Femke de Boer", "femke@example.org", "app", tenant_id, "+31 6 5555"
+        "Femke de Boer", "femke@example.org", "app", tenant_id, "+31655550000"
     ).aggregate.id
 
 

@@ -37,11 +37,12 @@ def test_given_consent_is_allowed_and_remembers_how_and_under_which_notice(
     subject = ledger.give_consent(
         subject_id, "info_mail", "double_opt_in", "privacy-2027-01", APP, channel="email"
     ).aggregate
-    assert subject.is_allowed("info_mail")
-    assert not subject.is_allowed("product_mail"), "consent is per purpose"
-    assert subject.consents["info_mail"] == {
+    assert subject.is_allowed("info_mail", "email")
+    assert not subject.is_allowed("info_mail", "sms"), "consent is per channel"
+    assert not subject.is_allowed("product_mail", "email"), "consent is per purpose"
+    assert subject.consents["info_mail"]["email"] == {
         "status": "given", "channel": "email", "since": clock.now(),
-        "notice_version": "privacy-2027-01", "method": "double_opt_in",
+        "notice_version": "privacy-2027-01", "method": "double_opt_in", "version": 2,
     }
 
 
@@ -90,8 +91,8 @@ def test_withdrawal_needs_no_notice_version_and_ends_the_permission(
     clock.move(days=3)
     subject = ledger.withdraw_consent(subject_id, "product_mail", "unsubscribe_link", "anonymous").aggregate
     assert not subject.is_allowed("product_mail")
-    assert subject.consents["product_mail"]["status"] == "withdrawn"
-    assert subject.consents["product_mail"]["since"] == clock.now()
+    assert subject.consents["product_mail"]["*"]["status"] == "withdrawn"
+    assert subject.consents["product_mail"]["*"]["since"] == clock.now()
 
 
 def test_consent_given_again_after_withdrawal_counts_again(ledger: Ledger, subject_id: UUID) -> None:
@@ -156,7 +157,9 @@ def test_withdrawing_only_a_standing_consent_records_nothing_the_second_time(
     never = ledger.withdraw_consent_if_given(subject_id, "blog_mail", "unsubscribe_link", APP)
 
     assert first is not None and second is None and never is None
-    consent = ledger.subject(subject_id).consents["info_mail"]
+    subject = ledger.subject(subject_id)
+    consent = subject.consents["info_mail"]["*"]  # a link without a channel: every channel
     assert (consent["status"], consent["channel"], consent["notice_version"]) == (
-        "withdrawn", "email", "v3"
+        "withdrawn", None, "v3"
     )
+    assert not subject.is_allowed("info_mail", "email")

@@ -85,7 +85,7 @@ def test_an_active_tenant_cannot_be_purged(ledger: Ledger, tenant_id: UUID) -> N
 def test_purging_shreds_the_tenants_key_and_those_of_all_its_subjects(
     ledger: Ledger, tenant_id: UUID, clock: MovableClock
 ) -> None:
-    ann = ledger.register_subject("Ann", "ann@example.org", "app", tenant_id, "+31 6 1").aggregate.id
+    ann = ledger.register_subject("Ann", "ann@example.org", "app", tenant_id, "+31610000001").aggregate.id
     cas = ledger.register_subject("Cas", "cas@example.org", "app", tenant_id).aggregate.id
     elsewhere = ledger.open_tenant("Other", OFFICER).aggregate.id
     dirk = ledger.register_subject("Dirk", "dirk@example.org", "app", elsewhere).aggregate.id

@@ -25,7 +25,7 @@ from api.http import docs_pages
 from api.http.openapi_edges import document_edges
 from api.http.query_parameters import StrictQueryRoute
 from api.http.read_waits import ReadWaits
-from api.idempotency import IdempotencyStore
+from api.idempotency import IdempotencyStore, fingerprint_key
 from api.limits import BodyLimits
 from api.private_files import make_private, private_folder
 from api.portal.router import router as portal_router
@@ -142,23 +142,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or get_settings()
     private_folder(settings.data_dir)  # before the keys are written into it
     keyfiles.ensure_all(settings)  # keys are generated (mode 0600) on first start
+    stores = open_stores(settings, clock=clock)  # makes the first epoch's KEK on a new store
     logging_setup.install_redaction(logging_setup.known_secrets(settings))
-    stores = open_stores(settings, clock=clock)
     try:
         make_private(settings)  # the SQLite files exist now
         from api.cli_audit import make_sealer
         from projections.read_side import open_read_side
 
         read_side = open_read_side(
-            # The email-lookup key comes from the derivation root, which outlives a rotation
-            # of the master key (and refuses to open with a stale one: the app does not start).
-            stores.ledger, stores.db, stores.keys,
-            stores.keys.derivation_root(keyfiles.master_key(settings)),
+            # The email-lookup key comes from the derivation root, which every epoch close
+            # re-wraps: it stays the same for the life of the store.
+            stores.ledger, stores.db, stores.keys, stores.keys.derivation_root(),
             poll_interval=settings.poll_interval_ms / 1000, clock=stores.ledger.clock,
             run_projections=False,
         )
         sealer = make_sealer(stores, settings)
-        idempotency = IdempotencyStore(stores.db, stores.ledger.clock)
+        idempotency = IdempotencyStore(
+            stores.db, stores.ledger.clock, fingerprint_key(stores.keys.derivation_root())
+        )
         verifier = TokenVerifier.from_settings(settings)
     except BaseException:
         stores.close()
@@ -173,7 +174,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             sealer.start()
             # Time makes things due (expiries, purges, overdue flags) without anyone asking.
             sweeper = start_sweeper(
-                stores.ledger, read_side.read_models, settings.sweep_interval_seconds
+                stores.ledger, read_side.read_models, settings.sweep_interval_seconds,
+                stores.epochs,
             )
         try:
             yield

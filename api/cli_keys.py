@@ -1,192 +1,181 @@
-"""`ledger keys rotate-master`: a new master key for every data key, without touching an event.
+"""`ledger keys`: the key-encryption keys (KEKs) that wrap every data key, one per epoch.
 
-Every live data key (and the derivation root of the email-lookup and unsubscribe-link keys)
-is unwrapped with the current master key and wrapped again under the new one, in one
-database transaction: all or nothing. Shredded keys stay shredded. The events, the read
-models and the Merkle log do not change, so `ledger verify` holds before and after.
-
-Where the new key goes depends on where the current one came from:
-
-- **the data dir's `master.key`** (the default): the new key is written next to it as
-  `master.key.new` (mode 0600) *before* the database changes; once the transaction commits it
-  becomes `master.key`, and the old key is kept as `master.key.old-<UTC time>` (mode 0600),
-  because backups made before the rotation still need it (`--remove-old` deletes it instead).
-  If the command is interrupted between the commit and the renames, running it again finishes
-  the job: it notices that `master.key.new` is the key that opens the store.
-- **`LEDGER_MASTER_KEY`** (the environment): the command cannot change the environment of
-  the processes, so it takes the new key from `--new-key-file` and says what to set.
-
-Run it with every `ledger serve` and `ledger worker` stopped, then start them with the new
-key. A process that kept running with the old key refuses to create data keys rather than
-writing keys nobody can open (projections.keystore.MasterKeyMismatch).
+- `status` lists the epochs (opened, closed, destroyed, whether this machine holds the KEK) and
+  the erasures that are not final yet, with the date they will be if epochs close on time.
+- `close-epoch` closes the current epoch now: every live data key is re-wrapped under a new
+  KEK, the KEKs of which LEDGER_KEY_EPOCHS_KEPT newer epochs exist are destroyed, and erasures
+  whose last KEK is gone are recorded as final. The sweep of `ledger serve` / `ledger worker`
+  does the same every LEDGER_KEY_EPOCH_HOURS; running processes need no restart.
+- `migrate` moves a store made before epochs (data keys wrapped by LEDGER_MASTER_KEY or the data
+  dir's master.key) to epochs; the first start does the same. No event changes.
+- `rotate-master` is what replacing the master key was called before epochs: it closes an
+  epoch, which gives every data key a new wrapping key.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import os
-import secrets
-from datetime import datetime, timezone
-from pathlib import Path
+import json
+from datetime import datetime
+from typing import Any
 
 import typer
 
-NEW_SUFFIX = ".new"
-OLD_SUFFIX = ".old-"
+JSON = typer.Option(False, "--json", help="print JSON instead of tables")
 
 
-def _read_key_file(path: Path) -> bytes:
-    try:
-        key = base64.b64decode(path.read_text().strip(), validate=True)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        key = b""
-    if len(key) != 32:
-        raise typer.BadParameter(
-            f"{path} must hold the base64 of exactly 32 bytes", param_hint="--new-key-file"
-        )
-    return key
-
-
-def _write_private(path: Path, key: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(base64.b64encode(key))
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _sync_folder(folder: Path) -> None:
-    # The renames must survive a crash too, not only the file contents.
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _put_in_place(key_file: Path, remove_old: bool) -> Path | None:
-    """`master.key.new` becomes `master.key`; the old one is kept aside (or removed)."""
-    new_file = key_file.with_name(key_file.name + NEW_SUFFIX)
-    kept: Path | None = None
-    if remove_old:
-        key_file.unlink(missing_ok=True)
-    else:
-        stamp = datetime.now(tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        kept = key_file.with_name(f"{key_file.name}{OLD_SUFFIX}{stamp}")
-        os.replace(key_file, kept)
-    os.replace(new_file, key_file)
-    _sync_folder(key_file.parent)
-    return kept
-
-
-def rotate_master(
-    new_key_file: Path | None = typer.Option(
-        None, "--new-key-file", exists=True, dir_okay=False,
-        help="a file holding the new key (base64 of 32 bytes); required when "
-        "LEDGER_MASTER_KEY is set, otherwise a new key is generated",
-    ),
-    remove_old: bool = typer.Option(
-        False, "--remove-old",
-        help="delete the old key file instead of keeping it as master.key.old-<time> "
-        "(backups made before the rotation then cannot be opened)",
-    ),
-) -> None:
-    """Re-wrap every data key under a new master key. Stop every ledger process first."""
+def _progress(label: str) -> Any:
+    """On stderr, so that `--json` output stays clean on stdout."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from api import keyfiles
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                    console=Console(stderr=True))
+
+
+def _open(progress: Any = None) -> Any:
     from api.settings import get_settings
     from api.wiring import open_stores
-    from domain.keys import MasterKey
-    from projections.keystore import MasterKeyMismatch
 
     settings = get_settings()
-    console = Console(highlight=False)
-    from_environment = settings.master_key is not None
-    key_file = settings.data_dir / keyfiles.MASTER_KEY_FILE
-    pending = key_file.with_name(key_file.name + NEW_SUFFIX)
-    if from_environment and new_key_file is None:
-        console.print(
-            "LEDGER_MASTER_KEY comes from the environment, which this command cannot change.\n"
-            "Make a new key, e.g.\n"
-            "  python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'"
-            " > new-master.key && chmod 600 new-master.key\n"
-            "then run: ledger keys rotate-master --new-key-file new-master.key"
-        )
-        raise typer.Exit(2)
+    return open_stores(settings, epoch_progress=progress)
 
-    stores = open_stores(settings)
+
+def status(as_json: bool = JSON) -> None:
+    """The epochs and the erasures that are not final yet."""
+    from rich.console import Console
+    from rich.table import Table
+
+    stores = _open()
     try:
-        if not from_environment and pending.exists():
-            waiting = MasterKey(_read_key_file(pending))
-            if stores.keys.opens_store(waiting) and not stores.keys.opens_store(
-                MasterKey(keyfiles.master_key(settings))
-            ):
-                kept = _put_in_place(key_file, remove_old)
-                console.print(
-                    "[green]Finished an interrupted rotation[/green]: the store was already "
-                    f"re-wrapped under {pending.name}, which is now {key_file.name}"
-                    + (f"; the old key is kept as {kept.name}" if kept else "")
-                )
-                return
-            pending.unlink()  # left by a rotation that never committed: not the store's key
-
-        current = keyfiles.master_key(settings)
-        new = _read_key_file(new_key_file) if new_key_file else secrets.token_bytes(32)
-        if new == current:
-            raise typer.BadParameter(
-                "the new key is the current key", param_hint="--new-key-file"
-            )
-        if not from_environment:
-            _write_private(pending, new)  # on disk before the store depends on it
-        with Progress(
-            TextColumn("re-wrapping data keys"), BarColumn(), MofNCompleteColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("rewrap", total=None)
-            try:
-                count = stores.keys.rotate_master(
-                    current, new, progress=lambda done, total: bar.update(
-                        task, completed=done, total=total
-                    ),
-                )
-            except MasterKeyMismatch as error:
-                if not from_environment:
-                    pending.unlink(missing_ok=True)
-                console.print(f"[red]Nothing changed[/red]: {error}")
-                raise typer.Exit(1) from None
-            except BaseException:
-                if not from_environment:
-                    pending.unlink(missing_ok=True)  # the transaction rolled back
-                raise
-            bar.update(task, completed=count, total=max(count, 1))
+        epochs, pending = stores.epochs.epochs(), stores.epochs.pending()
+        held = set(stores.keys.keks.held())
+        now = stores.ledger.now()
+        legacy_in_env = stores.keys.keks.legacy_key is not None and stores.keys.keks.legacy_file is None
     finally:
         stores.close()
-
-    console.print(
-        f"[green]Re-wrapped {count} data keys[/green] under the new master key; "
-        "no event was changed."
-    )
-    if from_environment:
-        console.print(
-            f"Set LEDGER_MASTER_KEY to the contents of {new_key_file} for every ledger process "
-            "and restart them; the old key no longer opens this store. Keep the old key with "
-            "the backups made before now: they need it."
-        )
+    rows = [
+        {"epoch": e, "opened_at": o, "age_hours": round(_hours(now, o), 1), "closed_at": c,
+         "destroyed_at": d, "kek_held_here": e in held}
+        for e, o, c, d in epochs
+    ]
+    waiting = [
+        {"owner_id": str(p.owner_id), "kind": _kind(p), "shredded_at": p.shredded_at,
+         "first_epoch": p.first_epoch, "last_epoch": p.last_epoch,
+         "final_by": p.final_by.isoformat()}
+        for p in pending
+    ]
+    if as_json:
+        typer.echo(json.dumps({"epochs": rows, "pending_erasures": waiting}, indent=2))
         return
-    kept = _put_in_place(key_file, remove_old)
-    console.print(f"The new key is {key_file} (mode 0600).")
-    if kept is not None:
-        console.print(
-            f"The old key is kept as {kept}: backups made before now need it. Move it to "
-            "where those backups are kept, away from this machine."
-        )
-    console.print("Restart every ledger process (serve, worker) so they read the new key.")
+    console = Console(highlight=False)
+    table = Table("epoch", "opened", "age (h)", "closed", "KEK")
+    for row in rows:
+        kek = (f"destroyed {row['destroyed_at'][:19]}" if row["destroyed_at"]
+               else "held" if row["kek_held_here"] else "[red]missing here[/red]")
+        table.add_row(str(row["epoch"]), row["opened_at"][:19], str(row["age_hours"]),
+                      (row["closed_at"] or "current")[:19], kek)
+    console.print(table)
+    if legacy_in_env and any(r["epoch"] == 0 and not r["destroyed_at"] for r in rows):
+        console.print("Epoch 0 is LEDGER_MASTER_KEY: it cannot be destroyed from here. Remove "
+                      "it from every process's environment once its time has come.")
+    if not waiting:
+        console.print("Every erasure is final: no copy of the store can read an erased person.")
+        return
+    console.print(f"{len(waiting)} erasures are not final yet (a copy of the store made before "
+                  "them can still read them):")
+    listing = Table("owner", "kind", "erased", "epochs", "final by")
+    for item in waiting[:50]:
+        listing.add_row(item["owner_id"], item["kind"], item["shredded_at"][:19],
+                        f"{item['first_epoch']}–{item['last_epoch']}", item["final_by"][:19])
+    console.print(listing)
+    if len(waiting) > 50:
+        console.print(f"… and {len(waiting) - 50} more (--json lists them all)")
+
+
+def close_epoch(as_json: bool = JSON) -> None:
+    """Close the current epoch now: new KEK, every data key re-wrapped, old KEKs destroyed."""
+    from rich.console import Console
+
+    from api.rights.key_epochs import close_epoch as close
+
+    from contextlib import nullcontext
+
+    stores = _open()
+    try:
+        # No bar with --json: its output is for programs, which want only the JSON.
+        with nullcontext() if as_json else _progress("re-wrapping data keys") as bar:
+            task = None if bar is None else bar.add_task("rewrap", total=None)
+            outcome = close(
+                stores.ledger, stores.epochs,
+                progress=None if bar is None else (
+                    lambda done, total: bar.update(task, completed=done, total=total)
+                ),
+            )
+    finally:
+        stores.close()
+    report = outcome.report
+    assert report is not None  # waited for the lock, so it closed
+    result = {"opened": report.opened, "rewrapped": report.rewrapped,
+              "destroyed": report.destroyed, "not_destroyable": report.not_destroyable,
+              "final_erasures": [str(f.owner_id) for f in outcome.final]}
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    console = Console(highlight=False)
+    console.print(f"[green]Epoch {report.opened} opened[/green]: {report.rewrapped} data keys "
+                  "re-wrapped under its KEK; no event was changed.")
+    if report.destroyed:
+        console.print(f"Destroyed the KEKs of epochs {', '.join(map(str, report.destroyed))}.")
+    if report.not_destroyable:
+        console.print("[yellow]Epoch 0 is LEDGER_MASTER_KEY[/yellow]: remove it from the "
+                      "environment of every ledger process; the erasures it covers become final "
+                      "at the next close after that.")
+    if outcome.final:
+        console.print(f"{len(outcome.final)} erasures became final.")
+
+
+def migrate() -> None:
+    """Move a store made before key epochs to epochs (the first start does it too)."""
+    from rich.console import Console
+
+    with _progress("moving data keys to epoch 1") as bar:
+        task = bar.add_task("migrate", total=None)
+        stores = _open(lambda done, total: bar.update(task, completed=done, total=total))
+    try:
+        epochs = stores.epochs.epochs()
+    finally:
+        stores.close()
+    console = Console(highlight=False)
+    if epochs and epochs[0][0] == 0:
+        console.print("[green]The store uses key epochs[/green]: its data keys are wrapped by "
+                      "epoch 1's KEK. The master key is epoch 0: keep it until `ledger keys "
+                      "status` shows it destroyed, because backups made before now need it.")
+    else:
+        console.print("[green]The store uses key epochs[/green]; it never had a master key.")
+
+
+def rotate_master() -> None:
+    """Before key epochs: a new master key. Now: closes an epoch (a new KEK for every key)."""
+    typer.echo("The master key was replaced by key epochs: closing an epoch gives every data "
+               "key a new key-encryption key (docs/erasure.md).")
+    close_epoch(as_json=False)
+
+
+def _hours(now: datetime, stamp: str) -> float:
+    return (now - datetime.fromisoformat(stamp)).total_seconds() / 3600
+
+
+def _kind(pending: Any) -> str:
+    if pending.owner_id == pending.tenant_id:
+        return "tenant"
+    return "subject"
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="The master key that wraps every data key.", no_args_is_help=True)
+    group = typer.Typer(help="The key-encryption keys that wrap every data key.",
+                        no_args_is_help=True)
+    group.command("status")(status)
+    group.command("close-epoch")(close_epoch)
+    group.command("migrate")(migrate)
     group.command("rotate-master")(rotate_master)
     app.add_typer(group, name="keys")

@@ -19,19 +19,17 @@ def start_read_side(
     """The read models for this process, with their runner started in the background when
     `run_projections`. Returns a `projections.read_side.ReadSideHandle`: `.read_models`, `.runner`,
     `.stop()`. Stop it before `stores.close()`."""
-    from api import keyfiles
     from projections.read_side import open_read_side
 
     return open_read_side(
         stores.ledger, stores.db, stores.keys,
-        stores.keys.derivation_root(keyfiles.master_key(settings)),
+        stores.keys.derivation_root(),
         poll_interval=settings.poll_interval_ms / 1000, clock=clock,
         run_projections=run_projections,
     )
 
 
 def _open() -> tuple[Settings, Stores, list[Any]]:
-    from api import keyfiles
     from api.settings import get_settings
     from api.wiring import open_stores
     from projections.all_read_models import read_model_projections
@@ -39,7 +37,7 @@ def _open() -> tuple[Settings, Stores, list[Any]]:
 
     settings = get_settings()
     stores = open_stores(settings)
-    lookup_key = email_lookup_key(stores.keys.derivation_root(keyfiles.master_key(settings)))
+    lookup_key = email_lookup_key(stores.keys.derivation_root())
     return settings, stores, read_model_projections(stores.keys, lookup_key)
 
 
@@ -237,7 +235,8 @@ def register(app: typer.Typer) -> None:
             from api.rights.sweep import start_sweeper
 
             thread, stop_sweeping = start_sweeper(
-                stores.ledger, read_side.read_models, settings.sweep_interval_seconds
+                stores.ledger, read_side.read_models, settings.sweep_interval_seconds,
+                stores.epochs,
             )
             stops.insert(0, lambda: (stop_sweeping.set(), thread.join(10)))
         console = Console(stderr=True)

@@ -16,6 +16,7 @@ after ABANDONED_AFTER, so its key is not blocked for a day.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import time
@@ -25,6 +26,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import anyio
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -75,9 +78,10 @@ def _stamp(moment: datetime) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, fingerprint_key: bytes) -> None:
         self.db = db
         self.clock = clock
+        self.fingerprint_key = fingerprint_key
         self._claims = 0
         db.executescript(
             """
@@ -148,10 +152,20 @@ class IdempotencyStore:
 
 def _fingerprint(request: Request, body: bytes) -> str:
     # The route is part of "the body": the same key sent to another route is a different request.
-    digest = hashlib.sha256()
+    # Keyed (HMAC), because a body names people: a plain hash of it, kept in a copy of the
+    # store, would confirm a guessed name or e-mail long after the person was erased.
+    store: IdempotencyStore = request.app.state.idempotency
+    digest = hmac.new(store.fingerprint_key, digestmod=hashlib.sha256)
     digest.update(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
     digest.update(body)
     return digest.hexdigest()
+
+
+def fingerprint_key(root: bytes) -> bytes:
+    """The requests' fingerprint key, derived from the key store's derivation root."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"compliance-ledger/idempotency/v1"
+    ).derive(root)
 
 
 def _key_problem(request: Request, detail: str) -> Response:

@@ -34,18 +34,27 @@ def _read_or_create(path: Path, make: "callable[[], bytes]") -> bytes:
     return path.read_bytes()
 
 
-def master_key(settings: Settings) -> bytes:
+def key_dir(settings: Settings) -> Path:
+    return settings.key_dir if settings.key_dir is not None else settings.data_dir / "keys"
+
+
+def legacy_master_key(settings: Settings) -> tuple[bytes | None, Path | None]:
+    """The master key of a store made before key epochs, and the file it is in (None when it
+    comes from LEDGER_MASTER_KEY). Never made: a new store has no master key, only epochs."""
+    path: Path | None = settings.data_dir / MASTER_KEY_FILE
     if settings.master_key is not None:
-        raw = settings.master_key.get_secret_value()
+        raw, path = settings.master_key.get_secret_value(), None
+    elif path is not None and path.exists():
+        raw = path.read_text()
     else:
-        raw = _read_or_create(
-            settings.data_dir / MASTER_KEY_FILE,
-            lambda: base64.b64encode(secrets.token_bytes(32)),
-        ).decode()
-    key = base64.b64decode(raw.strip())
+        return None, None
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except ValueError:
+        key = b""
     if len(key) != 32:
-        raise ValueError("LEDGER_MASTER_KEY must be the base64 of exactly 32 bytes")
-    return key
+        raise ValueError("LEDGER_MASTER_KEY (or master.key) must be the base64 of exactly 32 bytes")
+    return key, path
 
 
 class NoAuthSecret(Exception):
@@ -96,6 +105,7 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
 
 
 def ensure_all(settings: Settings) -> None:
-    master_key(settings)
+    """The token secret and the signing key; the key-encryption keys are made by the key
+    directory when the store is opened (projections.key_directory)."""
     auth_secret(settings)
     signing_key(settings)

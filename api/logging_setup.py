@@ -74,9 +74,14 @@ def _query_value(match: re.Match[str]) -> str:
 def known_secrets(settings: Settings) -> list[str]:
     """The secrets of this configuration in every spelling a log line could hold them."""
     found: list[str] = []
-    master = keyfiles.master_key(settings)
-    found += [base64.b64encode(master).decode(), base64.urlsafe_b64encode(master).decode(),
-              master.hex()]
+    master, _ = keyfiles.legacy_master_key(settings)
+    if master is not None:
+        found += [base64.b64encode(master).decode(), base64.urlsafe_b64encode(master).decode(),
+                  master.hex()]
+    # The KEKs there are now; later epochs' keys are never logged by the ledger's own code.
+    for kek in sorted(keyfiles.key_dir(settings).glob("epoch-*.kek")):
+        text = kek.read_text().strip()
+        found += [text, base64.b64decode(text).hex()]
     found.append(keyfiles.auth_secret(settings))
     if settings.signing_key is not None:
         pem = settings.signing_key.get_secret_value()

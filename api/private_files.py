@@ -1,7 +1,7 @@
 """The data dir and the SQLite store are their owner's alone: folders 0700, files 0600.
 
-They hold the master key, the token secret, the signing key, wrapped data keys and sealed
-personal data. Keys are created 0600 (api/keyfiles.py), but SQLite creates its files with the
+They hold the key-encryption keys (in `keys/`, unless LEDGER_KEY_DIR puts them elsewhere), the
+token secret, the signing key, wrapped data keys and sealed personal data. Keys are created 0600 (api/keyfiles.py), but SQLite creates its files with the
 process's umask (often 0644), and a data dir made by hand or by an older version may be
 looser: `ledger init` and every start tighten whatever they find, so nobody else on the
 machine can read a byte of it.

@@ -17,7 +17,21 @@ class Settings(BaseSettings):
         description="sqlite:///PATH, postgresql://USER@HOST:PORT/DB, or memory:// for tests",
     )
     data_dir: Path = Field(Path("./var"), description="where generated keys and SQLite live")
-    master_key: SecretStr | None = Field(None, description="base64 of 32 bytes; wraps data keys")
+    master_key: SecretStr | None = Field(
+        None, description="base64 of 32 bytes: the one key of a store made before key epochs; "
+        "read once to move its data keys to epochs (docs/erasure.md)",
+    )
+    key_dir: Path | None = Field(
+        None, description="where the key-encryption keys live, one file per epoch; default "
+        "<data_dir>/keys. Keep it out of the database's backups",
+    )
+    key_epoch_hours: float = Field(
+        24.0, gt=0, description="how long each key-encryption key wraps the data keys"
+    )
+    key_epochs_kept: int = Field(
+        7, ge=1, description="a KEK is destroyed once this many newer epochs exist: how old a "
+        "backup can be and still be read; erasures become final after about this many epochs",
+    )
     auth_secret: SecretStr | None = Field(None, description="HS256 secret for bearer tokens")
     auth_public_key: str | None = Field(
         None, description="PEM public key: when set, tokens are RS256 from an identity provider"

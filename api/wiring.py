@@ -9,9 +9,11 @@ from datetime import timedelta
 
 from domain.access import AccessPolicy
 from domain.application import Ledger
-from domain.clock import Clock
-from domain.keys import MasterKey
+from domain.clock import Clock, SystemClock
+from domain.key_epochs import EpochPolicy
 from projections.database import Database, event_store_env, open_database
+from projections.key_directory import KeyDirectory
+from projections.key_epochs import KeyEpochs, Progress
 from projections.keystore import SqlKeyStore
 
 from api import keyfiles
@@ -23,15 +25,25 @@ class Stores:
     ledger: Ledger
     db: Database
     keys: SqlKeyStore
+    epochs: KeyEpochs
 
     def close(self) -> None:
         self.ledger.close()
         self.db.close()
 
 
-def open_stores(settings: Settings, clock: Clock | None = None) -> Stores:
+def key_directory(settings: Settings) -> KeyDirectory:
+    legacy_key, legacy_file = keyfiles.legacy_master_key(settings)
+    return KeyDirectory(keyfiles.key_dir(settings), legacy_key, legacy_file)
+
+
+def open_stores(
+    settings: Settings, clock: Clock | None = None, epoch_progress: Progress | None = None
+) -> Stores:
+    """Opens the database and the key directory; the first start of a store opens its first
+    key epoch, or moves a store made before epochs to them (projections.key_epochs)."""
+    clock = clock or SystemClock()
     db = open_database(settings.database_url)
-    keys = SqlKeyStore(db, MasterKey(keyfiles.master_key(settings)))
     policy = AccessPolicy(
         pending_lifetime=timedelta(hours=settings.pending_request_hours),
         default_grant=timedelta(minutes=settings.default_grant_minutes),
@@ -39,11 +51,22 @@ def open_stores(settings: Settings, clock: Clock | None = None) -> Stores:
     )
     env = event_store_env(settings.database_url)
     env["CREATE_TABLE"] = "y"
-    with _one_at_a_time(db):
-        ledger = Ledger(
-            env=env, keys=keys, clock=clock, policy=policy, group_commit=settings.group_commit
-        )
-    return Stores(ledger=ledger, db=db, keys=keys)
+    try:
+        with _one_at_a_time(db):
+            keks = key_directory(settings)
+            keys = SqlKeyStore(db, keks, clock)
+            epochs = KeyEpochs(
+                keys, EpochPolicy(settings.key_epoch_hours, settings.key_epochs_kept),
+                legacy_key=keks.legacy_key,
+            )
+            epochs.start(epoch_progress)
+            ledger = Ledger(
+                env=env, keys=keys, clock=clock, policy=policy, group_commit=settings.group_commit
+            )
+    except BaseException:
+        db.close()
+        raise
+    return Stores(ledger=ledger, db=db, keys=keys, epochs=epochs)
 
 
 # pg_advisory_lock key held while a process creates the event store's tables and function.

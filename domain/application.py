@@ -337,6 +337,32 @@ class Ledger(Application[UUID]):
         self.recent_subjects.forget(subject_id)  # no decrypted copy outlives the key
         return self._retrying(erase)
 
+    def record_erasure_final(
+        self, subject_id: UUID, at: datetime, last_key_epoch: int
+    ) -> Outcome | None:
+        """The epoch close destroyed the last key-encryption key of the subject's data key;
+        None when that was recorded already. Reads no history (domain/erasure.py)."""
+
+        def record() -> Outcome | None:
+            subject = subject_for_erasure(self.recorder, self.mapper, self.keys, subject_id)
+            if not subject.record_erasure_final(at, last_key_epoch):
+                return None
+            return Outcome(subject, self._save(subject))
+
+        for number in range(MAX_ATTEMPTS):
+            try:
+                return record()
+            except IntegrityError:
+                _back_off(number)
+        raise StateConflict("too many concurrent changes; try again")
+
+    def record_purge_final(
+        self, tenant_id: UUID, at: datetime, last_key_epoch: int
+    ) -> Outcome | None:
+        return self._maybe(
+            tenant_id, Tenant, lambda t: t.record_purge_final(at, last_key_epoch)
+        )
+
     def subject_events(self, subject_id: UUID, until: datetime | None = None) -> Iterator[Any]:
         self.subject(subject_id)
         for event in self.events.get(subject_id):

@@ -1,7 +1,12 @@
-"""Data keys: one per subject and per tenant, wrapped by the master key, destroyable for good.
+"""Data keys: one per subject and per tenant, wrapped by a key-encryption key, destroyable for good.
 
-The `KeyStore` protocol is what the mapper needs; `InMemoryKeyStore` serves unit tests
-and `memory://`; the SQL store lives with the other tables in `projections.keystore`.
+The `KeyStore` protocol is what the mapper needs; `InMemoryKeyStore` serves unit tests; the
+SQL store lives with the other tables in `projections.keystore`.
+
+Data keys are wrapped by the key-encryption key (KEK) of the current epoch. KEKs live outside
+the database, behind `KeyEncryptionKeys` (a directory by default, `projections.key_directory`;
+a KMS can take its place). Destroying the KEKs that ever wrapped a shredded data key is what
+makes an erasure final in every copy of the database (docs/erasure.md).
 """
 
 from __future__ import annotations
@@ -34,13 +39,13 @@ class KeyStore(Protocol):
         """Destroy the tenant's key and those of all its subjects; returns how many."""
 
 
-class MasterKey:
+class KeyEncryptionKey:
     """Wraps data keys with AES-GCM; the owner's id is bound in as associated data so a
     wrapped key copied onto another owner's row does not unwrap."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
-            raise ValueError("the master key must be 32 bytes (base64 of 32 random bytes)")
+            raise ValueError("a key-encryption key must be 32 bytes (base64 of 32 random bytes)")
         self._aead = AESGCM(key)
 
     def wrap(self, owner_id: UUID, data_key: bytes) -> bytes:
@@ -51,13 +56,47 @@ class MasterKey:
         return self._aead.decrypt(wrapped[:12], wrapped[12:], owner_id.bytes)
 
 
+# Before epochs, one master key (LEDGER_MASTER_KEY) wrapped every data key; it is epoch 0 now.
+MasterKey = KeyEncryptionKey
+
+
+class KeyEncryptionKeys(Protocol):
+    """Where the KEKs live, one per epoch, outside the database. A KMS plugs in here."""
+
+    def create(self, epoch: int) -> None:
+        """Make and keep the KEK of a new epoch (a second call for the same epoch keeps the
+        first key)."""
+
+    def get(self, epoch: int) -> KeyEncryptionKey | None:
+        """The epoch's KEK, or None when it was destroyed (or was never here)."""
+
+    def destroy(self, epoch: int) -> bool:
+        """Destroy the epoch's KEK for good; False when this store cannot (it is held
+        somewhere the ledger does not control, such as an environment variable)."""
+
+    def held(self) -> list[int]:
+        """The epochs whose KEK this store holds."""
+
+
+class KeyEncryptionKeyMissing(RuntimeError):
+    """A data key is wrapped by an epoch's KEK that this process cannot find."""
+
+    def __init__(self, epoch: int, where: str) -> None:
+        super().__init__(
+            f"the key-encryption key of epoch {epoch} is not in {where}: every ledger process "
+            "must see the same key directory (LEDGER_KEY_DIR), or the same KMS"
+        )
+
+
 def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
 class InMemoryKeyStore:
-    def __init__(self, master: MasterKey | None = None) -> None:
-        self._master = master or MasterKey(os.urandom(32))
+    """For unit tests of the domain: one KEK, nothing outlives the process."""
+
+    def __init__(self, master: KeyEncryptionKey | None = None) -> None:
+        self._master = master or KeyEncryptionKey(os.urandom(32))
         self._wrapped: dict[UUID, bytes | None] = {}
         self._tenant_of: dict[UUID, UUID | None] = {}
         self._lock = threading.Lock()

@@ -13,6 +13,7 @@ from domain.errors import (
     ConsentNeedsNoticeAndMethod,
     DuplicateOpenRequest,
     InvalidInput,
+    StateConflict,
     SubjectErased,
     TenantClosed,
 )
@@ -104,8 +105,19 @@ class Subject(Aggregate):
 
         def apply(self, subject: "Subject") -> None:
             subject.erased = True
+            subject.erased_at = self.timestamp
             subject.name = subject.email = ERASED
             subject.phone = None
+
+    class ErasureBecameFinal(Aggregate.Event):
+        """The last key-encryption key that ever wrapped the subject's data key was destroyed:
+        from now on no copy of the store (a backup, a replica, an old write-ahead log) can
+        decrypt anything of the person (docs/erasure.md)."""
+
+        last_key_epoch: int
+
+        def apply(self, subject: "Subject") -> None:
+            subject.erasure_final_at = self.timestamp
 
     def __init__(
         self, tenant_id: UUID | None, name: str, email: str, phone: str | None, actor: str, **_: Any
@@ -118,6 +130,8 @@ class Subject(Aggregate):
         self.consents: dict[str, dict[str, dict[str, Any]]] = {}
         self.open_requests: dict[str, UUID] = {}
         self.erased = False
+        self.erased_at: datetime | None = None
+        self.erasure_final_at: datetime | None = None
 
     def decide(self, event: Any, status: ConsentStatus) -> None:
         decision = {
@@ -280,6 +294,16 @@ class Subject(Aggregate):
     def erase(self, actor: str, now: datetime, request_id: UUID | None = None) -> None:
         self._ensure_not_erased()
         self.trigger_event(self.Erased, actor=actor, request_id=request_id, timestamp=now)
+
+    def record_erasure_final(self, at: datetime, last_key_epoch: int) -> bool:
+        """Once the erasure can no longer be undone by any copy; False when that was already
+        recorded (a second run of the epoch close changes nothing)."""
+        if not self.erased:
+            raise StateConflict("the subject is not erased, so its erasure cannot be final")
+        if self.erasure_final_at is not None:
+            return False
+        self.trigger_event(self.ErasureBecameFinal, last_key_epoch=last_key_epoch, timestamp=at)
+        return True
 
 
 def _phone(phone: str | None) -> str | None:

@@ -57,6 +57,15 @@ class Tenant(Aggregate):
         def apply(self, tenant: "Tenant") -> None:
             tenant.status = PURGED
 
+    class PurgeBecameFinal(Aggregate.Event):
+        """The last key-encryption key that wrapped the keys the purge destroyed is gone: no
+        copy of the store can decrypt the tenant's or its subjects' personal data."""
+
+        last_key_epoch: int
+
+        def apply(self, tenant: "Tenant") -> None:
+            tenant.purge_final_at = self.timestamp
+
     class LocationMoved(Aggregate.Event):
         actor: str
         from_location: str
@@ -75,6 +84,7 @@ class Tenant(Aggregate):
         self.location = location
         self.status = ACTIVE
         self.purge_after: datetime | None = None
+        self.purge_final_at: datetime | None = None
         # A termination ends a tenancy; a reactivation starts the next one. Grants and pending
         # requests belong to the tenancy they were asked in and end with it.
         self.tenancy = 0
@@ -141,6 +151,15 @@ class Tenant(Aggregate):
         if not self.is_due_for_purge(now):
             raise PurgeTooEarly(self.purge_after)
         self.trigger_event(self.Purged, actor=actor, timestamp=now)
+
+    def record_purge_final(self, at: datetime, last_key_epoch: int) -> bool:
+        """Once the purge can no longer be undone by any copy; False when already recorded."""
+        if self.status != PURGED:
+            raise TenantNotTerminated(self.status)
+        if self.purge_final_at is not None:
+            return False
+        self.trigger_event(self.PurgeBecameFinal, last_key_epoch=last_key_epoch, timestamp=at)
+        return True
 
     def move_location(self, location: str, reason: str | None, actor: str, now: datetime) -> None:
         if self.status == PURGED:

@@ -17,7 +17,9 @@ _PERSONAL_CLEARED = "details = NULL, extension_reason = NULL, rejection_reason =
 
 class DataRequests(Projection):
     name = "data_requests"
-    version = 2  # 2: received_at may be before it was entered; who entered it, and when
+    # 2: received_at may be before it was entered; who entered it, and when
+    # 3: since when an erasure is final in every copy of the store
+    version = 3
     tables = (DATA_REQUESTS,)
 
     def __init__(self, sealer: ColumnSealer) -> None:
@@ -35,7 +37,9 @@ class DataRequests(Projection):
             DataRequest.Rejected: self._rejected,
             DataRequest.MarkedOverdue: self._overdue,
             Subject.Erased: self._subject_erased,
+            Subject.ErasureBecameFinal: self._erasure_final,
             Tenant.Purged: self._tenant_purged,
+            Tenant.PurgeBecameFinal: self._purge_final,
         }
 
     def _seal(self, subject_id: str, request_id: str, column: str, value: Any) -> str | None:
@@ -60,6 +64,7 @@ class DataRequests(Projection):
             "quote_currency": None, "delivery_sha256": None, "delivery_format": None,
             "details": self._seal(sid, rid, "details", event.details), "extension_reason": None,
             "rejection_reason": None, "closed_at": None, "updated_at": at, "position": position,
+            "erasure_final_at": None,
         })
 
     def _verified(self, w: Writes, event: Any, position: int) -> None:
@@ -111,6 +116,21 @@ class DataRequests(Projection):
         w.execute(
             f"UPDATE data_requests SET {_PERSONAL_CLEARED} WHERE subject_id = %s",
             (str(event.originator_id),),
+        )
+
+    def _erasure_final(self, w: Writes, event: Any, position: int) -> None:
+        w.execute(
+            "UPDATE data_requests SET erasure_final_at = %s WHERE subject_id = %s "
+            "AND kind = 'erasure'",
+            (micros(event.timestamp), str(event.originator_id)),
+        )
+
+    def _purge_final(self, w: Writes, event: Any, position: int) -> None:
+        # The subjects' keys went with the tenant's: their erasure requests are final too.
+        w.execute(
+            "UPDATE data_requests SET erasure_final_at = %s WHERE tenant_id = %s "
+            "AND kind = 'erasure' AND erasure_final_at IS NULL",
+            (micros(event.timestamp), str(event.originator_id)),
         )
 
     def _tenant_purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:

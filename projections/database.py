@@ -7,6 +7,8 @@ read-model update and its tracking position commit together or not at all.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import sqlite3
 import threading
@@ -39,10 +41,15 @@ class Database(Protocol):
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
     def execute(self, sql: str, params: Params = ()) -> int: ...
     def executescript(self, ddl: str) -> None: ...
+    def checkpoint(self) -> None: ...
+    def exclusive(self, name: str, wait: bool = True) -> Any: ...
     def close(self) -> None: ...
 
 
 _PLACEHOLDER = re.compile(r"%s")
+BUSY_TIMEOUT_MS = 30_000
+# An erasure's checkpoint holds writers back while it waits: never for long (issue 13).
+CHECKPOINT_WAIT_MS = 250
 
 
 class _SqliteCursor:
@@ -83,6 +90,7 @@ class SqliteDatabase:
         self._all: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._registry_lock = threading.Lock()
         self._shared: tuple[sqlite3.Connection, threading.RLock] | None = None
+        self._process_locks: dict[str, threading.Lock] = {}
         if path is None:
             self._shared = self._connect(f"file:ledger-{uuid.uuid4()}?mode=memory", uri=True)
         else:
@@ -94,7 +102,7 @@ class SqliteDatabase:
         conn = sqlite3.connect(
             target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri
         )
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Deleted rows (an erased subject's read-model rows, a shredded key) are overwritten
         # with zeros rather than left in free pages.
         conn.execute("PRAGMA secure_delete = ON")
@@ -150,10 +158,44 @@ class SqliteDatabase:
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the file and empty it, so a destroyed key's old
-        page does not linger in the -wal file."""
+        page does not linger in the -wal file. A reader holding an old snapshot keeps the
+        log from being emptied, and while the checkpoint waits for it no writer may write:
+        so it waits a bounded time (CHECKPOINT_WAIT_MS) and gives up. What it leaves in the
+        log is a wrapping that only the epoch's key-encryption key opens, and that key is
+        destroyed on schedule (projections.key_epochs)."""
         if self._shared is None:
             with self._connection() as conn:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    @contextmanager
+    def exclusive(self, name: str, wait: bool = True) -> Iterator[bool]:
+        """One holder at a time across processes (a lock file beside the database; within
+        the process for an in-memory one). Yields False when `wait` is off and it is held."""
+        if self.path is None:
+            lock = self._process_locks.setdefault(name, threading.Lock())
+            got = lock.acquire(blocking=wait)
+            try:
+                yield got
+            finally:
+                if got:
+                    lock.release()
+            return
+        import fcntl
+
+        fd = os.open(f"{self.path}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                got = True
+            except BlockingIOError:
+                got = False
+            yield got
+        finally:
+            os.close(fd)  # closing the file releases the lock
 
     def close(self) -> None:
         with self._registry_lock:
@@ -227,6 +269,22 @@ class PostgresDatabase:
 
     def checkpoint(self) -> None:
         pass
+
+    @contextmanager
+    def exclusive(self, name: str, wait: bool = True) -> Iterator[bool]:
+        """One holder at a time across processes: a session advisory lock, on a connection
+        of its own for as long as the block runs."""
+        key = int.from_bytes(hashlib.sha256(f"compliance-ledger {name}".encode()).digest()[:8],
+                             "big", signed=True)
+        with self.pool.connection() as conn:
+            function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+            row = conn.execute(f"SELECT {function}(%s)", (key,)).fetchone()
+            got = wait or bool(row[0])
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def close(self) -> None:
         self.pool.close()

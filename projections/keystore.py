@@ -1,49 +1,37 @@
 """The data-key table: wrapped keys per subject and tenant, kept apart from the events.
 
-A shredded key's row stays, with no key material, as the fence that stops the key from
-ever being created again.
+Each data key is wrapped by the key-encryption key (KEK) of an epoch (`epoch`), and
+`first_epoch` is the epoch it was made in: the KEKs of those epochs and every one between
+are all that could ever unwrap a copy of it. A shredded key's row stays, with no key
+material, as the fence that stops the key from ever being created again; `final_at` is set
+once all of those KEKs are destroyed (projections.key_epochs).
 
-The master key can be rotated (`rotate_master`): every live data key is re-wrapped under the
-new key in one transaction, and no event changes. Two secrets are derived from a *derivation
-root* rather than from the master key itself: the email-lookup HMAC key and the unsubscribe
-links' key. The root is kept here, wrapped by the master key like a data key, so it survives
-a rotation: email hashes stay valid and links already mailed keep working. A store that had
-no root yet gets the master key of that moment as its root, which is exactly what those keys
-were derived from before roots existed.
-
-The wrapped root also tells whether a process holds the current master key. A process still
-running with the old key after a rotation refuses to create data keys (which nobody could
-open any more) and to unwrap keys, with `MasterKeyMismatch` naming the fix.
+Two secrets are derived from a *derivation root* rather than kept: the email-lookup HMAC
+key and the unsubscribe links' key. The root is kept here, wrapped by a KEK like a data key,
+and re-wrapped at every epoch close, so email hashes and links already mailed stay valid.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from uuid import UUID
 
-from cryptography.exceptions import InvalidTag
-
-from domain.keys import KeyShredded, MasterKey, new_data_key
-from projections.database import Cursor, Database
+from domain.clock import Clock, SystemClock
+from domain.keys import (
+    KeyEncryptionKey,
+    KeyEncryptionKeyMissing,
+    KeyEncryptionKeys,
+    KeyShredded,
+    new_data_key,
+)
+from projections.database import Database
 
 ROOT_NAME = "derivation_root"
 # The associated data the root is wrapped with: no data key's owner has the nil UUID.
-_ROOT_OWNER = UUID(int=0)
-_REWRAP_PROGRESS_EVERY = 500
-
-
-class MasterKeyMismatch(RuntimeError):
-    """The configured master key does not open this store's keys."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "the configured master key does not open this store's keys: the master key was "
-            "rotated (`ledger keys rotate-master`) and this process still holds the old one. "
-            "Give it the new key (LEDGER_MASTER_KEY or the data dir's master.key) and restart it"
-        )
+ROOT_OWNER = UUID(int=0)
 
 # Unwrapped keys are cached briefly. Another process that shreds a key cannot reach this
 # cache, so the time-to-live bounds how long a second process may still read an erased
@@ -51,10 +39,16 @@ class MasterKeyMismatch(RuntimeError):
 CACHE_SECONDS = 5.0
 
 
+class NoKeyEpoch(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__("the key store has no key epoch yet: open it with api.wiring.open_stores")
+
+
 class SqlKeyStore:
-    def __init__(self, db: Database, master: MasterKey) -> None:
+    def __init__(self, db: Database, keks: KeyEncryptionKeys, clock: Clock | None = None) -> None:
         self.db = db
-        self.master = master
+        self.keks = keks
+        self.clock = clock or SystemClock()
         self._cache: dict[UUID, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
         self._root: bytes | None = None
@@ -73,63 +67,78 @@ class SqlKeyStore:
                 wrapped_key {db.blob} NOT NULL,
                 created_at TEXT NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS key_epochs (
+                epoch INTEGER PRIMARY KEY,
+                opened_at TEXT NOT NULL,
+                closed_at TEXT,
+                destroyed_at TEXT
+            );
             """
         )
+        # Stores made before epochs get the columns; their rows are moved to epochs by
+        # KeyEpochs.start (the migration), which fills them in.
+        _add_column(db, "data_keys", "epoch", "INTEGER")
+        _add_column(db, "data_keys", "first_epoch", "INTEGER")
+        _add_column(db, "data_keys", "final_at", "TEXT")
+        _add_column(db, "key_roots", "epoch", "INTEGER")
+        db.executescript(
+            "CREATE INDEX IF NOT EXISTS data_keys_awaiting_final ON data_keys (shredded_at) "
+            "WHERE final_at IS NULL AND shredded_at IS NOT NULL;"
+            "CREATE INDEX IF NOT EXISTS data_keys_by_epoch ON data_keys (epoch, owner_id) "
+            "WHERE wrapped_key IS NOT NULL;"
+        )
 
-    def derivation_root(self, first_master_key: bytes) -> bytes:
-        """The secret the email-lookup and unsubscribe-link keys are derived from (with HKDF,
-        each for its own purpose). `first_master_key` (the configured master key's bytes)
-        becomes the root when the store has none yet. Raises MasterKeyMismatch when the
-        configured master key does not open the stored root."""
+    def now(self) -> str:
+        return stamp(self.clock.now())
+
+    def kek(self, epoch: int) -> KeyEncryptionKey:
+        kek = self.keks.get(epoch)
+        if kek is None:
+            raise KeyEncryptionKeyMissing(epoch, str(self.keks))
+        return kek
+
+    def current_epoch(self) -> int:
+        row = self.db.fetchone("SELECT MAX(epoch) FROM key_epochs")
+        if row is None or row[0] is None:
+            raise NoKeyEpoch()
+        return int(row[0])
+
+    def derivation_root(self) -> bytes:
+        """The secret the email-lookup, unsubscribe-link and request-fingerprint keys are
+        derived from (with HKDF, each for its own purpose)."""
         if self._root is None:
-            with self.db.transaction() as cur:
-                cur.execute(
-                    "INSERT INTO key_roots (name, wrapped_key, created_at) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (name) DO NOTHING",
-                    (ROOT_NAME, self.master.wrap(_ROOT_OWNER, first_master_key), _now()),
-                )
-                cur.execute("SELECT wrapped_key FROM key_roots WHERE name = %s", (ROOT_NAME,))
-                row = cur.fetchone()
-            self._root = self._open_root(self.master, bytes(row[0]))
+            row = self.db.fetchone(
+                "SELECT wrapped_key, epoch FROM key_roots WHERE name = %s", (ROOT_NAME,)
+            )
+            if row is None:
+                raise NoKeyEpoch()
+            self._root = self._unwrap_fresh(
+                ROOT_OWNER, bytes(row[0]), int(row[1]),
+                "SELECT wrapped_key, epoch FROM key_roots WHERE name = %s", ROOT_NAME,
+            )
         return self._root
 
-    def opens_store(self, master: MasterKey) -> bool:
-        """Whether `master` opens this store's keys (True for a store without a root yet)."""
-        row = self.db.fetchone("SELECT wrapped_key FROM key_roots WHERE name = %s", (ROOT_NAME,))
-        if row is None:
-            return True
-        try:
-            self._open_root(master, bytes(row[0]))
-        except MasterKeyMismatch:
-            return False
-        return True
-
-    @staticmethod
-    def _open_root(master: MasterKey, wrapped: bytes) -> bytes:
-        try:
-            return master.unwrap(_ROOT_OWNER, wrapped)
-        except InvalidTag:
-            raise MasterKeyMismatch() from None
-
-    def _check_master(self, cur: Cursor, lock: str) -> None:
-        """Refuses inside a write transaction when the stored root does not open with this
-        process's master key (a rotation happened since it started)."""
-        suffix = f" {lock}" if self.db.dialect == "postgresql" else ""
-        cur.execute(f"SELECT wrapped_key FROM key_roots WHERE name = %s{suffix}", (ROOT_NAME,))
-        row = cur.fetchone()
-        if row is not None:
-            self._open_root(self.master, bytes(row[0]))
+    def make_root(self, epoch: int, root: bytes | None = None) -> None:
+        """A new store's root (random), or a migrated store's (its master key's bytes, which
+        is what the derived keys were made from before roots existed)."""
+        wrapped = self.kek(epoch).wrap(ROOT_OWNER, root or secrets.token_bytes(32))
+        self.db.execute(
+            "INSERT INTO key_roots (name, wrapped_key, created_at, epoch) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (name) DO NOTHING",
+            (ROOT_NAME, wrapped, self.now(), epoch),
+        )
 
     def create(self, owner_id: UUID, tenant_id: UUID | None = None) -> None:
-        wrapped = self.master.wrap(owner_id, new_data_key())
+        # Wrapped outside the transaction; should an epoch close meanwhile, the row is in the
+        # epoch before, and the close re-wraps it before that epoch's KEK is destroyed.
+        epoch = self.current_epoch()
+        wrapped = self.kek(epoch).wrap(owner_id, new_data_key())
         with self.db.transaction() as cur:
-            # FOR SHARE: a rotation (FOR UPDATE) waits for this key, or this waits for it and
-            # then sees that its master key is no longer the store's.
-            self._check_master(cur, "FOR SHARE")
             cur.execute(
-                "INSERT INTO data_keys (owner_id, tenant_id, wrapped_key, created_at) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (owner_id) DO NOTHING",
-                (str(owner_id), str(tenant_id) if tenant_id else None, wrapped, _now()),
+                "INSERT INTO data_keys (owner_id, tenant_id, wrapped_key, created_at, epoch, "
+                "first_epoch) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (owner_id) DO NOTHING",
+                (str(owner_id), str(tenant_id) if tenant_id else None, wrapped, self.now(),
+                 epoch, epoch),
             )
             cur.execute("SELECT wrapped_key FROM data_keys WHERE owner_id = %s", (str(owner_id),))
             row = cur.fetchone()
@@ -140,33 +149,44 @@ class SqlKeyStore:
         hit = self._cache.get(owner_id)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        row = self.db.fetchone(
-            "SELECT wrapped_key FROM data_keys WHERE owner_id = %s", (str(owner_id),)
-        )
+        query = "SELECT wrapped_key, epoch FROM data_keys WHERE owner_id = %s"
+        row = self.db.fetchone(query, (str(owner_id),))
         if row is None or row[0] is None:
             return None
-        try:
-            key = self.master.unwrap(owner_id, bytes(row[0]))
-        except InvalidTag:
-            if not self.opens_store(self.master):
-                raise MasterKeyMismatch() from None
-            raise
+        key = self._unwrap_fresh(owner_id, bytes(row[0]), int(row[1]), query, str(owner_id))
+        if key is None:
+            return None
         with self._lock:
             self._cache[owner_id] = (time.monotonic() + CACHE_SECONDS, key)
         return key
 
+    def _unwrap_fresh(
+        self, owner_id: UUID, wrapped: bytes, epoch: int, query: str, param: str
+    ) -> bytes | None:
+        """Unwraps with the epoch's KEK; when that KEK was destroyed between reading the row
+        and reading the KEK, the row was re-wrapped meanwhile: read it once more."""
+        kek = self.keks.get(epoch)
+        if kek is None:
+            row = self.db.fetchone(query, (param,))
+            if row is None or row[0] is None:
+                return None
+            wrapped, kek = bytes(row[0]), self.kek(int(row[1]))
+        return kek.unwrap(owner_id, wrapped)
+
     def shred(self, owner_id: UUID) -> None:
+        now = self.now()
         with self.db.transaction() as cur:
             cur.execute(
                 "UPDATE data_keys SET wrapped_key = NULL, shredded_at = %s WHERE owner_id = %s",
-                (_now(), str(owner_id)),
+                (now, str(owner_id)),
             )
             if cur.rowcount == 0:
-                # Never had a key: still fence the id so no key is ever made for it.
+                # Never had a key: still fence the id so no key is ever made for it. Nothing
+                # was ever wrapped, so there is nothing to wait for: final at once.
                 cur.execute(
-                    "INSERT INTO data_keys (owner_id, created_at, shredded_at) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (owner_id) DO NOTHING",
-                    (str(owner_id), _now(), _now()),
+                    "INSERT INTO data_keys (owner_id, created_at, shredded_at, final_at) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (owner_id) DO NOTHING",
+                    (str(owner_id), now, now, now),
                 )
         with self._lock:
             self._cache.pop(owner_id, None)
@@ -177,7 +197,7 @@ class SqlKeyStore:
             cur.execute(
                 "UPDATE data_keys SET wrapped_key = NULL, shredded_at = %s "
                 "WHERE (tenant_id = %s OR owner_id = %s) AND wrapped_key IS NOT NULL",
-                (_now(), str(tenant_id), str(tenant_id)),
+                (self.now(), str(tenant_id), str(tenant_id)),
             )
             count = cur.rowcount
         with self._lock:
@@ -185,51 +205,23 @@ class SqlKeyStore:
         self.db.checkpoint()
         return count
 
-    def rotate_master(
-        self, current_key: bytes, new_key: bytes,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> int:
-        """Re-wrap every live data key and the derivation root under `new_key`, in one
-        transaction: all or nothing. Shredded keys stay shredded; no event is read or written.
-        `current_key` must be this store's master key (the root is created from it first if
-        the store has none, so derived keys do not change). `progress(done, total)` is called
-        as keys are re-wrapped. Returns how many data keys were re-wrapped."""
-        current, new = MasterKey(current_key), MasterKey(new_key)
-        if not self.opens_store(current):
-            raise MasterKeyMismatch()
-        self.master = current
-        self.derivation_root(current_key)
-        with self.db.transaction() as cur:
-            # FOR UPDATE: key creations in other processes wait, then refuse (old master key).
-            self._check_master(cur, "FOR UPDATE")
-            cur.execute("SELECT wrapped_key FROM key_roots WHERE name = %s", (ROOT_NAME,))
-            root = self._open_root(current, bytes(cur.fetchone()[0]))
-            cur.execute(
-                "SELECT owner_id, wrapped_key FROM data_keys WHERE wrapped_key IS NOT NULL "
-                "ORDER BY owner_id"
-            )
-            rows = cur.fetchall()
-            for done, (owner, wrapped) in enumerate(rows, start=1):
-                owner_id = UUID(owner)
-                key = current.unwrap(owner_id, bytes(wrapped))
-                cur.execute(
-                    "UPDATE data_keys SET wrapped_key = %s WHERE owner_id = %s",
-                    (new.wrap(owner_id, key), owner),
-                )
-                if progress is not None and (
-                    done % _REWRAP_PROGRESS_EVERY == 0 or done == len(rows)
-                ):
-                    progress(done, len(rows))
-            cur.execute(
-                "UPDATE key_roots SET wrapped_key = %s WHERE name = %s",
-                (new.wrap(_ROOT_OWNER, root), ROOT_NAME),
-            )
-        self.master = new
+    def forget_cached(self) -> None:
         with self._lock:
             self._cache.clear()
-        self.db.checkpoint()  # the old wrappings do not linger in SQLite's write-ahead log
-        return len(rows)
 
 
-def _now() -> str:
-    return datetime.now(tz=timezone.utc).isoformat()
+def stamp(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _add_column(db: Database, table: str, column: str, kind: str) -> None:
+    if db.dialect == "postgresql":
+        db.executescript(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+        return
+    columns = {row[1] for row in db.fetchall(f"PRAGMA table_info({table})")}
+    if column not in columns:
+        try:
+            db.executescript(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        except Exception as error:  # another process added it first
+            if "duplicate column" not in str(error):
+                raise

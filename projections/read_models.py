@@ -78,8 +78,8 @@ class ReadModels:
     # Tenants
     def tenant(self, tenant_id: UUID | str) -> dict[str, Any] | None:
         row = self.db.fetchone(
-            "SELECT id, name, status, location, purge_after, created_at, updated_at "
-            "FROM tenants WHERE id = %s",
+            "SELECT id, name, status, location, purge_after, created_at, updated_at, "
+            "purge_final_at FROM tenants WHERE id = %s",
             (str(tenant_id),),
         )
         if row is None:
@@ -101,20 +101,21 @@ class ReadModels:
         """Newest first."""
         where, params = _filters(("status", status))
         return self._page(
-            "id, name, status, location, purge_after, created_at, updated_at", "tenants",
+            "id, name, status, location, purge_after, created_at, updated_at, purge_final_at",
+            "tenants",
             where, params, after, limit, order=("position",), descending=True,
             item=self._tenant_item,
         )
 
     def _tenant_item(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        tid, sealed, status, location, purge_after, created_at, updated_at = row
+        tid, sealed, status, location, purge_after, created_at, updated_at, final_at = row
         name = ERASED if status == "purged" else self.sealer.open(
             tid, "tenants", (tid,), "name", sealed
         )
         return {
             "id": tid, "name": name, "status": status, "location": location,
             "purge_after": moment(purge_after), "created_at": moment(created_at),
-            "updated_at": moment(updated_at),
+            "updated_at": moment(updated_at), "purge_final_at": moment(final_at),
         }
 
     # Subjects
@@ -395,7 +396,7 @@ class ReadModels:
         "id, subject_id, tenant_id, kind, channel, status, received_at, due_at, overdue, "
         "identity_verified, extended_months, quote_amount_cents, quote_currency, "
         "delivery_sha256, delivery_format, closed_at, updated_at, position, entered_at, "
-        "entered_by"
+        "entered_by, erasure_final_at"
     )
 
     def data_request(self, request_id: UUID | str) -> dict[str, Any] | None:
@@ -406,8 +407,8 @@ class ReadModels:
         )
         if row is None:
             return None
-        item = self._data_request_item(row[:20])
-        for column, sealed in zip(("details", "extension_reason", "rejection_reason"), row[20:]):
+        item = self._data_request_item(row[:21])
+        for column, sealed in zip(("details", "extension_reason", "rejection_reason"), row[21:]):
             item[column] = self.sealer.open(
                 item["subject_id"], "data_requests", (item["id"],), column, sealed
             )
@@ -438,7 +439,7 @@ class ReadModels:
     def _data_request_item(self, row: tuple[Any, ...]) -> dict[str, Any]:
         (rid, subject_id, tenant_id, kind, channel, status, received_at, due_at, overdue,
          verified, extended, amount, currency, sha256, fmt, closed_at, updated_at,
-         position, entered_at, entered_by) = row
+         position, entered_at, entered_by, erasure_final_at) = row
         is_open = status not in CLOSED_DATA_REQUEST
         now = micros(self.clock.now())
         return {
@@ -451,6 +452,7 @@ class ReadModels:
             "delivery_sha256": sha256, "delivery_format": fmt, "closed_at": moment(closed_at),
             "updated_at": moment(updated_at), "position": position,
             "entered_at": moment(entered_at), "entered_by": entered_by,
+            "erasure_final_at": moment(erasure_final_at),
         }
 
     # Incidents and disclosures

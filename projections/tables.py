@@ -91,7 +91,7 @@ TENANTS = Table(
     "tenants",
     "id TEXT NOT NULL, name TEXT, status TEXT NOT NULL, location TEXT NOT NULL, "
     "purge_after {big_int}, created_at {big_int} NOT NULL, updated_at {big_int} NOT NULL, "
-    "position {big_int} NOT NULL, tenancy INTEGER NOT NULL",
+    "position {big_int} NOT NULL, tenancy INTEGER NOT NULL, purge_final_at {big_int}",
     key=("id",),
     indexes=("tenants_by_status ON tenants (status, position)",),
     sealed={"name": "id"},
@@ -148,7 +148,8 @@ DATA_REQUESTS = Table(
     "extended_months INTEGER NOT NULL, quote_amount_cents INTEGER, quote_currency TEXT, "
     "delivery_sha256 TEXT, delivery_format TEXT, details TEXT, extension_reason TEXT, "
     "rejection_reason TEXT, closed_at {big_int}, updated_at {big_int} NOT NULL, "
-    "position {big_int} NOT NULL, entered_at {big_int} NOT NULL, entered_by TEXT NOT NULL",
+    "position {big_int} NOT NULL, entered_at {big_int} NOT NULL, entered_by TEXT NOT NULL, "
+    "erasure_final_at {big_int}",
     key=("id",),
     indexes=(
         "data_requests_by_due ON data_requests (due_at, position)",

@@ -11,7 +11,9 @@ from projections.tables import TENANT_LOCATIONS, TENANTS, micros
 
 class Tenants(Projection):
     name = "tenants"
-    version = 2  # 2: each tenant's tenancy (how many times it was terminated)
+    # 2: each tenant's tenancy (how many times it was terminated)
+    # 3: since when its purge is final in every copy of the store
+    version = 3
     tables = (TENANTS, TENANT_LOCATIONS)
 
     def __init__(self, sealer: ColumnSealer) -> None:
@@ -23,6 +25,7 @@ class Tenants(Projection):
             Tenant.Terminated: self._terminated,
             Tenant.Reactivated: self._reactivated,
             Tenant.Purged: self._purged,
+            Tenant.PurgeBecameFinal: self._purge_final,
             Tenant.LocationMoved: self._moved,
         }
 
@@ -33,6 +36,7 @@ class Tenants(Projection):
             "id": tid, "name": self.sealer.seal(tid, TENANTS.name, (tid,), "name", event.name),
             "status": "active", "location": event.location, "purge_after": None,
             "created_at": at, "updated_at": at, "position": position, "tenancy": 0,
+            "purge_final_at": None,
         })
         self._located(w, tid, position, event.location, at, None, event.actor)
 
@@ -52,6 +56,11 @@ class Tenants(Projection):
     def _purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:
         w.update(TENANTS, (str(event.originator_id),), {
             "status": "purged", "name": None, "updated_at": micros(event.timestamp),
+        })
+
+    def _purge_final(self, w: Writes, event: Tenant.PurgeBecameFinal, position: int) -> None:
+        w.update(TENANTS, (str(event.originator_id),), {
+            "purge_final_at": micros(event.timestamp), "updated_at": micros(event.timestamp),
         })
 
     def _moved(self, w: Writes, event: Tenant.LocationMoved, position: int) -> None:

@@ -91,10 +91,11 @@ def _text(value: Any) -> str | None:
 
 def _profile(subject: Subject) -> Sheet:
     columns = ("subject_id", "tenant_id", "name", "email", "phone", "erased",
-               "registered_at", "last_changed_at")
+               "registered_at", "last_changed_at", "erased_at", "erasure_final_at")
     row = (
         str(subject.id), _text(subject.tenant_id), subject.name, subject.email, subject.phone,
-        subject.erased, subject.created_on, subject.modified_on,
+        subject.erased, subject.created_on, subject.modified_on, subject.erased_at,
+        subject.erasure_final_at,
     )
     return _sheet("profile", "Profile", columns, [row])
 
@@ -110,6 +111,11 @@ def _profile_history(events: list[Any]) -> Sheet:
         elif isinstance(event, Subject.Erased):
             rows.append((event.timestamp, "erased", None, None, None, event.actor,
                          f"{event.originator_id}:{event.originator_version}"))
+            continue
+        elif isinstance(event, Subject.ErasureBecameFinal):
+            # No person decided it: the ledger destroyed the last key that could undo it.
+            rows.append((event.timestamp, "erasure final in every copy", None, None, None,
+                         "ledger", f"{event.originator_id}:{event.originator_version}"))
             continue
         else:
             continue

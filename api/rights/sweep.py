@@ -32,9 +32,11 @@ from domain.data_request import DataRequest
 from domain.errors import DomainError
 from domain.incident import Incident
 from domain.tenant import Tenant
+from projections.key_epochs import KeyEpochs
 from projections.queries import ReadSide
 
 from api.rights.delivered_files import DeliveredFiles
+from api.rights.key_epochs import close_epoch_if_due
 from api.rights.scan import originators_of
 
 log = logging.getLogger(__name__)
@@ -205,10 +207,12 @@ def due_from_events(ledger: Ledger, now: datetime) -> dict[str, list[UUID]]:
 
 
 def sweep_every(
-    ledger: Ledger, read_side: ReadSide | None, interval_seconds: float, stop: threading.Event
+    ledger: Ledger, read_side: ReadSide | None, interval_seconds: float, stop: threading.Event,
+    epochs: KeyEpochs | None = None,
 ) -> None:
     """For `ledger serve` / `ledger worker`: sweep, wait, repeat until `stop` is set. An error
-    is logged and the loop goes on; the next run picks up what this one missed."""
+    is logged and the loop goes on; the next run picks up what this one missed. With `epochs`
+    it also closes the key epoch when its time is up (api.rights.key_epochs)."""
     files: DeliveredFiles | None = None
     while not stop.is_set():
         try:
@@ -221,17 +225,20 @@ def sweep_every(
             report = sweep(ledger, read_side, files=files)
             if report.changes or report.failures or report.forgotten_deliveries:
                 log.info("sweep: %s", report.summary())
+            if epochs is not None:
+                close_epoch_if_due(ledger, epochs)
         except Exception:  # noqa: BLE001 - a background loop must outlive one bad run
             log.exception("sweep failed; trying again in %s s", interval_seconds)
         stop.wait(interval_seconds)
 
 
 def start_sweeper(
-    ledger: Ledger, read_side: ReadSide | None, interval_seconds: float
+    ledger: Ledger, read_side: ReadSide | None, interval_seconds: float,
+    epochs: KeyEpochs | None = None,
 ) -> tuple[threading.Thread, threading.Event]:
     stop = threading.Event()
     thread = threading.Thread(
-        target=sweep_every, args=(ledger, read_side, interval_seconds, stop),
+        target=sweep_every, args=(ledger, read_side, interval_seconds, stop, epochs),
         name="ledger-sweep", daemon=True,
     )
     thread.start()

@@ -28,7 +28,6 @@ from domain.errors import InvalidInput, NotFound, SubjectErased
 from domain.subject import Subject
 from domain.values import ConsentMethod
 
-from api import keyfiles
 from api.settings import Settings
 
 VERSION = 1
@@ -47,13 +46,10 @@ def derive_secret(master_key: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(master_key)
 
 
-def unsubscribe_secret(settings: Settings, keys: Any = None) -> bytes:
-    """The links' HMAC key, derived from the key store's derivation root when it keeps one
-    (it survives a rotation of the master key, so links already mailed keep working), else
-    from the configured (or generated) master key, which is what a store's first root is."""
-    master = keyfiles.master_key(settings)
-    root = keys.derivation_root(master) if hasattr(keys, "derivation_root") else master
-    return derive_secret(root)
+def unsubscribe_secret(keys: Any) -> bytes:
+    """The links' HMAC key, derived from the key store's derivation root (which every epoch
+    close re-wraps and keeps, so links already mailed keep working)."""
+    return derive_secret(keys.derivation_root())
 
 
 def _tag(secret: bytes, payload: bytes) -> bytes:

@@ -293,7 +293,7 @@ def unsubscribe_link(
         raise SubjectErased()
     purpose = body.purpose.value
     channel = None if body.channel is None else body.channel.value
-    secret = unsubscribe_secret(settings, ledger.keys)
+    secret = unsubscribe_secret(ledger.keys)
     url = mint_unsubscribe_url(settings, secret, subject_id, purpose, channel)
     return UnsubscribeLink(
         url=url, subject_id=subject_id, purpose=purpose, channel=channel,

@@ -55,7 +55,7 @@ def _checked(token: str) -> str:
 @router.get("/{token}", response_class=HTMLResponse, responses={**HTML, **documented(404)})
 def unsubscribe_page(token: Token, ledger: LedgerDep, settings: SettingsDep) -> HTMLResponse:
     """A page with an Unsubscribe button; opening it withdraws nothing."""
-    secret = unsubscribe_secret(settings, ledger.keys)
+    secret = unsubscribe_secret(ledger.keys)
     subject_id, purpose, _ = read_unsubscribe_token(secret, _checked(token))
     ensure_link_alive(ledger, subject_id)
     return HTMLResponse(confirmation_page(token, purpose, done=False), headers=PRIVATE)
@@ -67,7 +67,7 @@ def one_click_unsubscribe(token: Token, ledger: LedgerDep, settings: SettingsDep
     form-encoded, as mail clients send it, or nothing) is not needed. Idempotent: a second
     POST, or one for a consent never given, records nothing and answers the same.
     `X-Ledger-Position` is set when a withdrawal was recorded."""
-    secret = unsubscribe_secret(settings, ledger.keys)
+    secret = unsubscribe_secret(ledger.keys)
     purpose, outcome = unsubscribe_with_token(ledger, secret, _checked(token))
     headers = dict(PRIVATE)
     if outcome is not None:

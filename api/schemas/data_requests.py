@@ -64,6 +64,11 @@ class DataRequestOut(BaseModel):
         None, description="SHA-256 (lowercase hex) of the export delivered, once fulfilled"
     )
     delivery_format: str | None = Field(None, description="xlsx, json or csv")
+    erasure_final_at: Moment | None = Field(
+        None, description="an erasure: since when no copy of the store (backup, replica) can "
+        "read the person any more, because the last key that could unwrap their data key was "
+        "destroyed (docs/erasure.md); null until then",
+    )
 
 
 class DataRequestChanged(DataRequestOut):

@@ -51,6 +51,10 @@ class TenantSummary(BaseModel):
     location: str
     purge_after: Moment | None = None
     created_at: Moment | None = None
+    purge_final_at: Moment | None = Field(
+        None, description="once purged: since when no copy of the store (backup, replica) can "
+        "read the tenant's or its subjects' personal data (docs/erasure.md)",
+    )
 
 
 class TenantOut(BaseModel):
@@ -71,6 +75,10 @@ class TenantOut(BaseModel):
         None, description="a terminated tenant may come back until then; purged after"
     )
     created_at: Moment | None = None
+    purge_final_at: Moment | None = Field(
+        None, description="once purged: since when no copy of the store (backup, replica) can "
+        "read the tenant's or its subjects' personal data (docs/erasure.md)",
+    )
 
 
 class LocationMove(Body):

@@ -617,7 +617,8 @@ def test_the_curl_journey_of_the_docs_runs_as_printed_against_ledger_serve(
         assert [(e["actor"], e["resource"], e["outcome"]) for e in log["items"]] == [
             ("sam", "orders/17", "allowed")
         ]
-        assert {p.name for p in (tmp_path / "var").iterdir()} >= {"master.key", "auth.secret", "signing.pem"}
+        assert {p.name for p in (tmp_path / "var").iterdir()} >= {"keys", "auth.secret", "signing.pem"}
+        assert [p.name for p in (tmp_path / "var" / "keys").iterdir()] == ["epoch-00000001.kek"]
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=20)

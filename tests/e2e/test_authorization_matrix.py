@@ -137,7 +137,7 @@ def _with_link(world: World, scene: Scene, path: str) -> str:
     """`{LINK}`: a genuine unsubscribe token for the scene's subject and its given consent."""
     if "{LINK}" not in path:
         return path
-    secret = unsubscribe_secret(world.settings, world.ledger.keys)
+    secret = unsubscribe_secret(world.ledger.keys)
     return path.replace("{LINK}", mint_token(secret, UUID(scene.ids["S"]), "info_mail"))
 
 

@@ -116,3 +116,29 @@ def test_keys_older_than_a_day_are_deleted_from_the_store(sqlite_api: Api) -> No
     assert api.app.state.idempotency.forget_expired() == 1
     kept = api.app.state.stores.db.fetchall("SELECT key FROM idempotency_keys")
     assert kept == [("new",)]
+
+
+def test_a_kept_request_fingerprint_cannot_confirm_a_guessed_body(sqlite_api: Api) -> None:
+    """A body names people: a plain hash of it, kept in a copy of the store, would confirm a
+    guessed name or e-mail long after the person is erased. The fingerprint is keyed."""
+    import hashlib
+    import json
+
+    api = sqlite_api
+    body = {"name": "Zoë Janssen", "email": "zoe@example.org"}
+    made = post(api, "/v1/subjects", body, "key-person", role="system", actor="crm")
+    assert made.status_code == 201, made.text
+    [(stored,)] = api.app.state.stores.db.fetchall(
+        "SELECT body_sha256 FROM idempotency_keys WHERE key = %s", ("key-person",)
+    )
+    sent = json.dumps(body).encode()
+    guesses = [
+        hashlib.sha256(b"POST /v1/subjects?\n" + raw).hexdigest()
+        for raw in (sent, json.dumps(body, separators=(",", ":")).encode(),
+                    json.dumps(body, ensure_ascii=False).encode(),
+                    json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    ]
+    assert stored not in guesses and len(stored) == 64
+    # The same request still replays: the key is the store's, stable across restarts.
+    assert post(api, "/v1/subjects", body, "key-person", role="system",
+                actor="crm").headers["idempotent-replayed"] == "true"

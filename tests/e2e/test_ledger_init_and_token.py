@@ -43,9 +43,12 @@ def test_init_leaves_the_data_dir_0700_and_every_file_in_it_0600(tmp_path: Path)
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert mode(data) == 0o700
-    files = sorted(p.name for p in data.iterdir())
-    assert {"master.key", "auth.secret", "signing.pem", "ledger.sqlite", "notes.txt"} <= set(files)
+    files = sorted(p.name for p in data.iterdir() if p.is_file())
+    assert {"auth.secret", "signing.pem", "ledger.sqlite", "notes.txt"} <= set(files)
     assert {name: mode(data / name) for name in files} == {name: 0o600 for name in files}
+    # The first epoch's key-encryption key (docs/erasure.md).
+    assert mode(data / "keys") == 0o700
+    assert {p.name: mode(p) for p in (data / "keys").iterdir()} == {"epoch-00000001.kek": 0o600}
 
 
 def test_token_refuses_to_make_up_a_secret_and_names_the_data_dir_it_looked_in(

@@ -61,3 +61,6 @@ def test_the_benchmark_suite_reports_every_figure_on_both_stores(
         "xlsx export of", "decide on a request with",
     ):
         assert any(figure.startswith(prefix) for figure, store in reported if store == "postgres"), prefix
+    # What issue 13's final erasure costs: closing an epoch, and erasing at many keys.
+    for prefix in ("epoch close over", "erase a subject at"):
+        assert any(figure.startswith(prefix) for figure, store in reported if store == "postgres"), prefix

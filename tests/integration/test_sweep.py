@@ -224,7 +224,6 @@ def test_the_background_sweeper_expires_what_falls_due_while_the_server_runs() -
 def test_with_the_read_models_caught_up_the_sweep_finds_the_same_work_and_then_none(
     stores: Stores, settings, clock: MovableClock
 ) -> None:
-    from api import keyfiles
     from projections.read_side import open_read_side
 
     ledger = stores.ledger
@@ -238,7 +237,7 @@ def test_with_the_read_models_caught_up_the_sweep_finds_the_same_work_and_then_n
     incident = ledger.report_incident("Leak", "bucket", "critical", [tenant.id], "officer").aggregate
     ledger.terminate_tenant(doomed.id, "officer")
     clock.move(days=61)
-    read = open_read_side(ledger, stores.db, stores.keys, keyfiles.master_key(settings),
+    read = open_read_side(ledger, stores.db, stores.keys, stores.keys.derivation_root(),
                           clock=clock, run_projections=False)
     read.runner.catch_up()
 

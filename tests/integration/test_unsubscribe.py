@@ -68,7 +68,7 @@ def test_following_the_link_withdraws_that_consent_and_only_that_one(
     stores: Stores, settings: Settings
 ) -> None:
     subject = _subscribed(stores, "product_mail", "blog_mail")
-    secret = unsubscribe_secret(settings)
+    secret = unsubscribe_secret(stores.keys)
     url = mint_unsubscribe_url(settings, secret, subject.id, "product_mail", "email")
 
     purpose, outcome = unsubscribe_with_token(stores.ledger, secret, _token(url))
@@ -85,7 +85,7 @@ def test_the_link_lives_under_the_public_url_and_carries_the_one_click_headers(
     memory: Stores, mem_settings: Settings
 ) -> None:
     subject = _subscribed(memory, "info_mail")
-    url = mint_unsubscribe_url(mem_settings, unsubscribe_secret(mem_settings), subject.id, "info_mail")
+    url = mint_unsubscribe_url(mem_settings, unsubscribe_secret(memory.keys), subject.id, "info_mail")
     assert url.startswith(mem_settings.public_url.rstrip("/") + "/v1/unsubscribe/")
     assert list_unsubscribe_headers(url) == {
         "List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"
@@ -96,7 +96,7 @@ def test_a_second_click_and_a_click_on_something_never_given_record_nothing(
     stores: Stores, settings: Settings
 ) -> None:
     subject = _subscribed(stores, "info_mail")
-    secret = unsubscribe_secret(settings)
+    secret = unsubscribe_secret(stores.keys)
     token = mint_token(secret, subject.id, "info_mail")
     unsubscribe_with_token(stores.ledger, secret, token)
     before = _events(stores)
@@ -109,7 +109,7 @@ def test_a_second_click_and_a_click_on_something_never_given_record_nothing(
 
 def test_a_forged_or_altered_link_is_not_found(memory: Stores, mem_settings: Settings) -> None:
     subject = _subscribed(memory, "info_mail")
-    secret = unsubscribe_secret(mem_settings)
+    secret = unsubscribe_secret(memory.keys)
     token = mint_token(secret, subject.id, "info_mail")
     forged = mint_token(b"x" * 32, subject.id, "info_mail")
     raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
@@ -127,7 +127,7 @@ def test_a_forged_or_altered_link_is_not_found(memory: Stores, mem_settings: Set
 
 def test_the_link_stops_working_once_the_subject_is_erased(stores: Stores, settings: Settings) -> None:
     subject = _subscribed(stores, "info_mail")
-    secret = unsubscribe_secret(settings)
+    secret = unsubscribe_secret(stores.keys)
     token = mint_token(secret, subject.id, "info_mail")
     stores.ledger.erase_subject(subject.id, "officer")
     before = _events(stores)
@@ -141,7 +141,7 @@ def test_the_link_stops_working_once_the_subject_is_erased(stores: Stores, setti
 def test_a_link_for_nobody_is_not_found_and_an_unknown_purpose_cannot_be_minted(
     memory: Stores, mem_settings: Settings
 ) -> None:
-    secret = unsubscribe_secret(mem_settings)
+    secret = unsubscribe_secret(memory.keys)
     with pytest.raises(UnsubscribeLinkInvalid):
         unsubscribe(memory.ledger, uuid4(), "info_mail", None)
     with pytest.raises(InvalidInput) as error:
@@ -149,12 +149,13 @@ def test_a_link_for_nobody_is_not_found_and_an_unknown_purpose_cannot_be_minted(
     assert error.value.field == "purpose"
 
 
-def test_the_link_key_is_derived_and_is_neither_the_master_key_nor_the_auth_secret(
-    mem_settings: Settings,
+def test_the_link_key_is_derived_and_is_neither_the_root_nor_a_kek_nor_the_auth_secret(
+    memory: Stores, mem_settings: Settings,
 ) -> None:
-    secret = unsubscribe_secret(mem_settings)
-    assert secret == unsubscribe_secret(mem_settings)  # stable: links keep working after a restart
-    assert secret != keyfiles.master_key(mem_settings)
+    secret = unsubscribe_secret(memory.keys)
+    assert secret == unsubscribe_secret(memory.keys)  # stable: links keep working after a restart
+    assert secret != memory.keys.derivation_root()
+    assert all(secret not in f.read_bytes() for f in (mem_settings.data_dir / "keys").iterdir())
     assert secret != keyfiles.auth_secret(mem_settings).encode()
     assert len(secret) == 32
 

@@ -198,7 +198,7 @@ def test_a_key_claimed_by_a_request_that_never_answered_is_free_again_after_some
 ) -> None:
     """The process died (or lost the database for good) between claiming an Idempotency-Key
     and storing its answer: the client's retry must not be refused for the key's whole day."""
-    keys = IdempotencyStore(stores.db, clock)
+    keys = IdempotencyStore(stores.db, clock, bytes(32))
     assert keys.claim("crm", "k-1", "body").state == MINE
     assert keys.claim("crm", "k-1", "body").state == BUSY, "still running, as far as anyone knows"
 

@@ -88,8 +88,10 @@ class Secrets:
         self.values.update(v for v in values if v)
 
     def of_settings(self, settings: Settings) -> None:
-        master = keyfiles.master_key(settings)
-        self.add(base64.b64encode(master).decode(), master.hex(), keyfiles.auth_secret(settings))
+        for kek in (settings.data_dir / "keys").glob("*.kek"):
+            raw = base64.b64decode(kek.read_text())
+            self.add(kek.read_text().strip(), raw.hex())
+        self.add(keyfiles.auth_secret(settings))
         pem = (settings.data_dir / keyfiles.SIGNING_KEY_FILE).read_text()
         self.add(*[line for line in pem.splitlines() if not line.startswith("-----")])
 
@@ -238,8 +240,9 @@ def test_key_files_the_data_dir_and_the_sqlite_store_are_the_owners_alone(
         officer = {"Authorization": f"Bearer {mint_token(settings, 'officer', 'olga')}"}
         assert client.post("/v1/tenants", json={"name": "Acme"}, headers=officer).status_code == 201
         assert _mode(data_dir) == 0o700
-        for name in (keyfiles.MASTER_KEY_FILE, keyfiles.AUTH_SECRET_FILE, keyfiles.SIGNING_KEY_FILE):
+        for name in (keyfiles.AUTH_SECRET_FILE, keyfiles.SIGNING_KEY_FILE, "keys/epoch-00000001.kek"):
             assert _mode(data_dir / name) == 0o600, name
+        assert _mode(data_dir / "keys") == 0o700
         store = [p for p in data_dir.iterdir() if p.name.startswith("ledger.sqlite")]
         assert store, "no SQLite files"
         for path in store:

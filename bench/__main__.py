@@ -3,8 +3,9 @@
 
 Groups: writes (Ledger vs raw inserts), http (PUT, GET, projection lag), access-log (PostgreSQL,
 generated rows), replay (rebuild, verify, peak memory), erasure, costs (the fresh consent check,
-the xlsx export, decisions on requests with many refusals). Every group makes its own data in a
-throwaway store and removes it afterwards."""
+the xlsx export, decisions on requests with many refusals), key-epochs (an epoch close over
+100,000 live data keys; erasure at 1,000 and at 100,000 live keys; `key_epochs` works too).
+Every group makes its own data in a throwaway store and removes it afterwards."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from bench import access_log, costs, erasure, http, replay, writes
+from bench import access_log, costs, erasure, http, key_epochs, replay, writes
 from bench.machine import describe, postgres_version
 from bench.results import Results, guarded
 from bench.sizes import choose
 from bench.stores import STORES, conninfo, pg_admin_url, postgres_available, scratch
 
-GROUPS = ("writes", "http", "access-log", "replay", "erasure", "costs")
+GROUPS = ("writes", "http", "access-log", "replay", "erasure", "costs", "key-epochs")
 POSTGRES_ONLY = {"access-log"}
 
 
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> Results:
 def _run(args: argparse.Namespace) -> Results:
     sizes = choose(args.size or "default", args.runs)
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
-    groups = [g.strip() for g in args.only.split(",") if g.strip()]
+    groups = [g.strip().replace("_", "-") for g in args.only.split(",") if g.strip()]
     unknown = [s for s in stores if s not in STORES] + [g for g in groups if g not in GROUPS]
     if unknown:
         raise SystemExit(f"unknown store or group: {', '.join(unknown)}")
@@ -112,7 +113,7 @@ def _runner(group: str, store: str, sizes, results: Results, log) -> Callable[[]
             replay.measure(results, store, sizes, log)
             return
         module = {"writes": writes, "http": http, "access-log": access_log,
-                  "erasure": erasure, "costs": costs}[group]
+                  "erasure": erasure, "costs": costs, "key-epochs": key_epochs}[group]
         with scratch(store, group) as target:
             module.measure(results, target, sizes, log)
 

@@ -62,9 +62,7 @@ def _generate(scratch: Scratch, stores: Any, sizes: Sizes, log: Any) -> tuple[li
 
 def _root(scratch: Scratch, stores: Any) -> bytes:
     """The secret the read side's lookup keys derive from, as `create_app` gets it."""
-    from api import keyfiles
-
-    return stores.keys.derivation_root(keyfiles.master_key(scratch.settings()))
+    return stores.keys.derivation_root()
 
 
 def measure(results: Results, scratch: Scratch, sizes: Sizes, log: Any) -> None:

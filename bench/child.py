@@ -27,7 +27,7 @@ def main() -> None:
             from projections.sealed_columns import email_lookup_key
 
             # As `ledger projections rebuild` does (api/cli_projections.py).
-            root = stores.keys.derivation_root(keyfiles.master_key(settings))
+            root = stores.keys.derivation_root()
             projections = read_model_projections(stores.keys, email_lookup_key(root))
             events = rebuild(stores.ledger, stores.db, projections)
             ok = True

@@ -37,6 +37,7 @@ from domain.values import DataRequestKind
 from domain.vendor_read import VendorRead
 
 A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
 _SUBJECT_REGISTERED = get_topic(Subject.Registered)
 MAX_ATTEMPTS = 20
 
@@ -182,7 +183,7 @@ class Ledger(Application[UUID]):
             return Outcome(subject, position)
         raise StateConflict("the subject is changing too fast; try again")
 
-    def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
+    def _retrying(self, attempt: Callable[[], R]) -> R:
         for number in range(MAX_ATTEMPTS):
             try:
                 return attempt()
@@ -349,12 +350,7 @@ class Ledger(Application[UUID]):
                 return None
             return Outcome(subject, self._save(subject))
 
-        for number in range(MAX_ATTEMPTS):
-            try:
-                return record()
-            except IntegrityError:
-                _back_off(number)
-        raise StateConflict("too many concurrent changes; try again")
+        return self._retrying(record)
 
     def record_purge_final(
         self, tenant_id: UUID, at: datetime, last_key_epoch: int

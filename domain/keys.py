@@ -56,10 +56,6 @@ class KeyEncryptionKey:
         return self._aead.decrypt(wrapped[:12], wrapped[12:], owner_id.bytes)
 
 
-# Before epochs, one master key (LEDGER_MASTER_KEY) wrapped every data key; it is epoch 0 now.
-MasterKey = KeyEncryptionKey
-
-
 class KeyEncryptionKeys(Protocol):
     """Where the KEKs live, one per epoch, outside the database. A KMS plugs in here."""
 

@@ -40,7 +40,7 @@ class ErasureFinality:
     def newly_final(self) -> list[FinalErasure]:
         """Shredded keys whose every KEK is now destroyed and whose finality is not yet marked."""
         destroyed = {
-            epoch: datetime.fromisoformat(at) for epoch, _, _, at in self._epochs() if at
+            epoch: datetime.fromisoformat(at) for epoch, _, _, at in self.epochs() if at
         }
         final = []
         for owner, tenant, first, last in self._awaiting_final():
@@ -57,7 +57,7 @@ class ErasureFinality:
 
     def pending(self) -> list[PendingErasure]:
         """Erasures that a copy of the store made before them could still undo."""
-        epochs = self._epochs()
+        epochs = self.epochs()
         if not epochs:
             return []
         current, opened = epochs[-1][0], datetime.fromisoformat(epochs[-1][1])

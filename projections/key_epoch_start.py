@@ -54,7 +54,7 @@ class EpochStart:
             legacy = self._legacy_rows()
             if legacy:
                 self._mark_legacy()
-            epochs = self._epochs()
+            epochs = self.epochs()
             has_master_epoch = bool(epochs) and epochs[0][0] == LEGACY_EPOCH
             if not [e for e in epochs if e[0] >= 1]:
                 self._open(1)
@@ -72,7 +72,7 @@ class EpochStart:
             return legacy
 
     def _needs_start(self) -> bool:
-        epochs = self._epochs()
+        epochs = self.epochs()
         return (
             not [e for e in epochs if e[0] >= 1] or self._root_epoch() is None
             or self._legacy_rows()

@@ -104,8 +104,9 @@ class KeyEpochs(EpochStart, ErasureFinality):
                 break
             updates = []
             for owner, wrapped, old in rows:
-                kek = keks.get(old) or keks.setdefault(old, self.keys.kek(old))
-                key = kek.unwrap(UUID(owner), bytes(wrapped))
+                if old not in keks:
+                    keks[old] = self.keys.kek(old)
+                key = keks[old].unwrap(UUID(owner), bytes(wrapped))
                 updates.append((new.wrap(UUID(owner), key), epoch, owner, old))
             with self.db.transaction() as cur:
                 # Only a row still as it was read: a key shredded meanwhile stays shredded.
@@ -133,7 +134,7 @@ class KeyEpochs(EpochStart, ErasureFinality):
         )
 
     def _destroy_due(self, current: int, report: CloseReport) -> None:
-        held = [epoch for epoch, _, _, destroyed_at in self._epochs() if destroyed_at is None]
+        held = [epoch for epoch, _, _, destroyed_at in self.epochs() if destroyed_at is None]
         due = self.policy.to_destroy(current, held)
         if due:
             self.rewrap(current)  # a key made while this close re-wrapped may be in an older epoch
@@ -149,9 +150,6 @@ class KeyEpochs(EpochStart, ErasureFinality):
 
     def epochs(self) -> list[tuple[int, str, str | None, str | None]]:
         """(epoch, opened_at, closed_at, destroyed_at), oldest first."""
-        return self._epochs()
-
-    def _epochs(self) -> list[tuple[int, str, str | None, str | None]]:
         return [
             (int(e), o, c, d) for e, o, c, d in self.db.fetchall(
                 "SELECT epoch, opened_at, closed_at, destroyed_at FROM key_epochs ORDER BY epoch"

@@ -198,6 +198,28 @@ def close_next_epoch(stores: Stores, clock: MovableClock) -> EpochClose:
     return close_epoch(stores.ledger, stores.epochs)
 
 
+def still_pending(stores: Stores, subject: UUID) -> datetime:
+    """Status lists the erasure as pending over epochs 1-2, and no finality event exists yet;
+    returns the date status says it will be final."""
+    status = keys_status()
+    assert_pending(status, subject, first=1, last=2)
+    assert not final_events(stores, subject)
+    return datetime.fromisoformat(status["pending_erasures"][0]["final_by"])
+
+
+def close_epoch_4_destroying_kek_2(
+    stores: Stores, clock: MovableClock, key_dir: Path, subject: UUID
+) -> tuple[EpochClose, dict[str, AESGCM]]:
+    """The close that destroys the KEK of epoch 2, the last that wrapped the subject's key;
+    returns it and the KEKs still held."""
+    closed = close_next_epoch(stores, clock)
+    assert closed.report.opened == 4 and closed.report.destroyed == [2]
+    assert subject in {f.owner_id for f in closed.final}
+    keks = held_keks(key_dir)
+    assert sorted(keks) == ["epoch-00000003.kek", "epoch-00000004.kek"]
+    return closed, keks
+
+
 def a_history(stores: Stores, others: int) -> UUID:
     """A few people, and the one who will be erased (with a consent given from an IP)."""
     ledger = stores.ledger
@@ -334,17 +356,10 @@ def test_an_erased_subject_can_be_read_from_old_sqlite_copies_until_its_last_kek
             copies["taken before the erasure"], tmp_path / "restored", db_file.name, key_dir,
             clock, subject,
         ) == NAME, "a backup from before the erasure, restored, still reads the person"
-        status = keys_status()
-        assert_pending(status, subject, first=1, last=2)
-        final_by = datetime.fromisoformat(status["pending_erasures"][0]["final_by"])
-        assert not final_events(stores, subject)
+        final_by = still_pending(stores, subject)
 
         # --- epoch 4: the KEK of epoch 2, the last that wrapped the key, is destroyed --------
-        closed = close_next_epoch(stores, clock)
-        assert closed.report.opened == 4 and closed.report.destroyed == [2]
-        assert subject in {f.owner_id for f in closed.final}
-        keks = held_keks(key_dir)
-        assert sorted(keks) == ["epoch-00000003.kek", "epoch-00000004.kek"]
+        closed, keks = close_epoch_4_destroying_kek_2(stores, clock, key_dir, subject)
         copies["of the live store now"] = copy_sqlite_files(db_file)
         for what, copy in copies.items():
             scan = unwrap_every_window(copy, subject, keks)
@@ -525,17 +540,10 @@ def test_an_erased_subject_can_be_read_from_the_postgresql_heap_until_its_last_k
         sealed, opened = open_personal_fields(events, subject, {h.data_key for h in found})
         assert sealed == len(PERSONAL)
         assert opened == PERSONAL, opened
-        status = keys_status()
-        assert_pending(status, subject, first=1, last=2)
-        final_by = datetime.fromisoformat(status["pending_erasures"][0]["final_by"])
-        assert not final_events(stores, subject)
+        final_by = still_pending(stores, subject)
 
         # --- epoch 4: the KEK of epoch 2, the last that wrapped the key, is destroyed --------
-        closed = close_next_epoch(stores, clock)
-        assert closed.report.opened == 4 and closed.report.destroyed == [2]
-        assert subject in {f.owner_id for f in closed.final}
-        keks = held_keks(key_dir)
-        assert sorted(keks) == ["epoch-00000003.kek", "epoch-00000004.kek"]
+        closed, keks = close_epoch_4_destroying_kek_2(stores, clock, key_dir, subject)
         copies["of the heap now"] = raw_heap(conn, "public.data_keys")
         for what, copy in copies.items():
             scan = unwrap_every_window(copy, subject, keks)

@@ -14,7 +14,7 @@ from eventsourcing.persistence import StoredEvent
 from domain.application import Ledger
 from domain.clock import MovableClock
 from domain.errors import StoredDataTampered, SubjectErased
-from domain.keys import InMemoryKeyStore, KeyShredded, MasterKey
+from domain.keys import InMemoryKeyStore, KeyShredded, KeyEncryptionKey
 from domain.personal import ERASED
 from domain.shredding import ENVELOPE
 from tests.unit.conftest import event_count
@@ -196,7 +196,7 @@ def test_an_id_that_never_had_a_key_can_be_fenced_too() -> None:
 
 
 def test_a_wrapped_key_copied_onto_another_owner_does_not_unwrap() -> None:
-    master = MasterKey(bytes(range(32)))
+    master = KeyEncryptionKey(bytes(range(32)))
     ann, bo = uuid4(), uuid4()
     wrapped = master.wrap(ann, b"k" * 32)
     assert master.unwrap(ann, wrapped) == b"k" * 32
@@ -206,7 +206,7 @@ def test_a_wrapped_key_copied_onto_another_owner_does_not_unwrap() -> None:
 
 def test_the_master_key_must_be_32_bytes() -> None:
     with pytest.raises(ValueError):
-        MasterKey(b"short")
+        KeyEncryptionKey(b"short")
 
 
 def test_nothing_personal_is_written_under_a_shredded_key(ledger: Ledger) -> None:

@@ -15,6 +15,7 @@ after ABANDONED_AFTER, so its key is not blocked for a day.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -29,6 +30,7 @@ import anyio
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Request, Response
+from psycopg_pool import PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import bearer_token, caller_from_request
@@ -98,8 +100,9 @@ class IdempotencyStore:
             """
         )
 
-    def claim(self, actor: str, key: str, body_sha256: str) -> Claim:
-        now = self.clock.now()
+    def claim(self, actor: str, key: str, body_sha256: str, at: datetime | None = None) -> Claim:
+        """`at`: the claim's moment (now by default), by which `withdraw` finds it."""
+        now = at or self.clock.now()
         self._claims += 1
         if self._claims % SWEEP_EVERY == 0:
             self.forget_expired()  # keeps the table to about one day of keys
@@ -135,6 +138,14 @@ class IdempotencyStore:
         self.db.execute(
             "UPDATE idempotency_keys SET status = %s, response = %s WHERE actor = %s AND key = %s",
             (status, response, actor, key),
+        )
+
+    def withdraw(self, actor: str, key: str, body_sha256: str, at: datetime) -> None:
+        """Deletes the claim made `at` if it was stored after all and is still unanswered."""
+        self.db.execute(
+            "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND body_sha256 = %s "
+            "AND status IS NULL AND created_at = %s",
+            (actor, key, body_sha256, _stamp(at)),
         )
 
     def release(self, actor: str, key: str) -> None:
@@ -228,7 +239,7 @@ async def _once(
     store: IdempotencyStore = request.app.state.idempotency
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
-        claim = await run_in_threadpool(store.claim, actor, key, fingerprint)
+        claim = await _claim(store, actor, key, fingerprint)
         if claim.body_sha256 != fingerprint:
             return _key_problem(
                 request, "was already used with another body or route; use a new key"
@@ -262,6 +273,27 @@ async def _once(
         return response
     await _settle(store.finish, actor, key, response.status_code, _stored(response))
     return response
+
+
+async def _claim(store: IdempotencyStore, actor: str, key: str, fingerprint: str) -> Claim:
+    """`store.claim`. Should the database go away while the claim commits, the commit may have
+    reached the disk without its answer reaching us: the client's retries would then find the
+    key "still running" until ABANDONED_AFTER. So that claim, found by its moment, is withdrawn
+    in the background once the database is back. (No connection at all: nothing was stored.)"""
+    at = store.clock.now()
+    try:
+        return await run_in_threadpool(store.claim, actor, key, fingerprint, at)
+    except Exception as error:
+        if database_unavailable(error) and not isinstance(error, PoolTimeout):
+            task = asyncio.get_running_loop().create_task(
+                _settle(store.withdraw, actor, key, fingerprint, at)
+            )
+            _WITHDRAWING.add(task)  # a task nobody holds may be collected before it is done
+            task.add_done_callback(_WITHDRAWING.discard)
+        raise
+
+
+_WITHDRAWING: set[asyncio.Task[None]] = set()
 
 
 async def _settle(step: Callable[..., Any], *args: Any) -> None:

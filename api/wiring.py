@@ -12,6 +12,7 @@ from domain.application import Ledger
 from domain.clock import Clock, SystemClock
 from domain.key_epochs import EpochPolicy
 from projections.database import Database, event_store_env, open_database
+from projections.in_doubt_commits import recognise_own_commits
 from projections.key_directory import KeyDirectory
 from projections.key_epochs import KeyEpochs, Progress
 from projections.keystore import SqlKeyStore
@@ -63,6 +64,7 @@ def open_stores(
             ledger = Ledger(
                 env=env, keys=keys, clock=clock, policy=policy, group_commit=settings.group_commit
             )
+            recognise_own_commits(ledger.recorder)
     except BaseException:
         db.close()
         raise

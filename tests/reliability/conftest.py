@@ -1,5 +1,5 @@
 """Real processes for the reliability tests: `ledger serve` and `ledger worker` as subprocesses,
-and a throwaway PostgreSQL cluster that a test may stop and start.
+and (from throwaway_postgres.py) a PostgreSQL cluster that a test may stop, crash and start.
 
 Every process of one test shares a data dir (so one master key, one signing key) and one auth
 secret (so the test's tokens work everywhere). Each process is named, and the name travels to
@@ -11,12 +11,9 @@ failure messages.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +26,12 @@ import pytest
 from api import keyfiles
 from api.auth import mint_token
 from api.settings import Settings
-from tests.conftest import IN_CI, make_settings
+from tests.conftest import make_settings
+from tests.reliability.throwaway_postgres import (  # noqa: F401 (the fixture, and names tests import from here)
+    ThrowawayPostgres,
+    free_port,
+    throwaway_postgres,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AUTH_SECRET = "reliability-tests-secret-of-at-least-32-bytes"
@@ -42,12 +44,6 @@ def conninfo(database_url: str) -> str:
     from projections.database import postgres_parts
 
     return " ".join(f"{k}={v}" for k, v in postgres_parts(database_url).items() if v)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], Any], what: str, timeout: float = 20.0,
@@ -210,103 +206,3 @@ def ledger_processes(tmp_path: Path) -> Iterator[LedgerProcesses]:
         yield processes
     finally:
         processes.end_all()
-
-
-# --- a PostgreSQL cluster of the test's own -------------------------------------------------------
-
-
-def _postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    if found:
-        return found[-1].parent
-    on_path = shutil.which("pg_ctl")
-    return Path(on_path).parent if on_path else None
-
-
-@dataclass
-class ThrowawayPostgres:
-    """A cluster in a temporary directory on its own port, run as the `postgres` OS user
-    (initdb refuses root). Stop and start it at will; `url` stays valid throughout."""
-
-    bin: Path
-    home: Path
-    port: int
-    run_as: list[str]
-
-    @property
-    def data(self) -> Path:
-        return self.home / "data"
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _pg(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self.run_as, str(self.bin / args[0]), *args[1:]],
-            capture_output=True, text=True, timeout=60, check=check,
-        )
-
-    def init(self) -> None:
-        self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                 "-E", "UTF8", "--no-sync")
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 "
-            "-c max_connections=200 -c fsync=off -c full_page_writes=off"
-        )
-        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.home / "server.log"),
-                 "-o", options, "-w", "-t", "30", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        """`fast`: every session is ended at once (rolled back), as in a restart or failover."""
-        self._pg("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop", check=False)
-
-    def server_log(self) -> str:
-        path = self.home / "server.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
-
-
-def _cannot_run_postgres(reason: str) -> None:
-    message = f"cannot run a throwaway PostgreSQL cluster: {reason}"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture
-def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
-    binaries = _postgres_bin()
-    if binaries is None or not (binaries / "initdb").exists():
-        _cannot_run_postgres("initdb and pg_ctl not found (install the postgresql package)")
-    assert binaries is not None
-    if os.geteuid() == 0:
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            _cannot_run_postgres("running as root and runuser is missing")
-        try:
-            import pwd
-
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            _cannot_run_postgres("running as root and there is no `postgres` user to run it as")
-        run_as = [str(runuser), "-u", "postgres", "--"]
-    else:
-        owner, run_as = None, []
-    # Not under pytest's tmp_path: its parents are private to root, and the socket path must
-    # stay short.
-    home = Path(tempfile.mkdtemp(prefix="ledger-pg-"))
-    if owner is not None:
-        os.chown(home, owner.pw_uid, owner.pw_gid)
-    cluster = ThrowawayPostgres(binaries, home, free_port(), run_as)
-    try:
-        try:
-            cluster.init()
-            cluster.start()
-        except subprocess.CalledProcessError as error:
-            _cannot_run_postgres(f"{error.cmd[-1]} failed: {error.stderr or error.stdout}")
-        yield cluster
-    finally:
-        cluster.stop("immediate")
-        shutil.rmtree(home, ignore_errors=True)

@@ -47,14 +47,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from projections import failures
+from projections import crash_points, failures
 from projections.database import Cursor, Database
 from projections.failures import Decoded, Failure, PositionWentBack, database_unreachable
 from projections.projection import Handler, Projection, Writes
@@ -63,9 +62,6 @@ from projections.tables import TRACKING_TABLE, create_tables
 log = logging.getLogger("ledger.projections")
 
 BATCH_SIZE = 500
-# Set only by the crash test: a pause per notification inside the batch transaction, so a
-# SIGKILL can land in the middle of a batch.
-DELAY_VARIABLE = "LEDGER_TEST_PROJECTION_DELAY_MS"
 WAIT_SLICE = 0.05  # how often a waiting reader re-reads the positions from the store
 LISTEN_TIMEOUT = 0.25
 STANDBY_RETRY = 0.5
@@ -99,7 +95,8 @@ class ProjectionRunner:
         for projection in self.projections:
             for topic, handler in projection.topics().items():
                 self._routes.setdefault(topic, []).append((projection.name, handler))
-        self._delay = float(os.environ.get(DELAY_VARIABLE, "0") or 0) / 1000
+        # None unless the crash test asks this process to die mid-batch (crash_points.py).
+        self._crash = crash_points.from_environment()
         self._progress = threading.Condition()
         self._known = 0
         self._stop = threading.Event()
@@ -216,11 +213,9 @@ class ProjectionRunner:
                     for name, handler in routes:
                         if current[name] < position:  # never twice: skip what is committed
                             handler(writes, event, position)
-                    if self._delay:
-                        # The crash test must find rows written and the batch still open.
-                        writes.flush()
-                        time.sleep(self._delay)
                 writes.flush()
+            if self._crash is not None:
+                self._crash.reached("rows-written")
             behind = [name for name, position in current.items() if position < last]
             if behind:  # one statement for all: each is a round trip outside the pipeline
                 cur.execute(
@@ -228,6 +223,10 @@ class ProjectionRunner:
                     f"({', '.join(['%s'] * len(behind))})",
                     (last, *behind),
                 )
+            if self._crash is not None:
+                self._crash.reached("before-commit")
+        if self._crash is not None:
+            self._crash.reached("after-commit")
         return failures.lowest(
             {name: max(position, last) for name, position in positions.items()}, stopped
         )

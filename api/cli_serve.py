@@ -40,6 +40,7 @@ def serve(
     options: dict[str, Any] = {
         "factory": True, "host": host, "port": port, "workers": workers,
         "log_level": settings.log_level.lower(),
+        "log_config": _log_config(settings.log_level.upper()),
         # httptools, with limits on request headers: size (431) and time (slowloris)
         "http": HeaderLimitedProtocol,
     }
@@ -47,6 +48,24 @@ def serve(
         uvicorn.run("api.app:create_app", **options)
     else:
         _serve_workers(uvicorn.Config("api.app:create_app", **options))
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's own logging, plus the root logger at LEDGER_LOG_LEVEL, so that the ledger's
+    records (projections, the sealer, the sweep) and those of its libraries reach stderr too.
+    uvicorn applies it in every worker process; each record is scrubbed at birth there, by the
+    factory that create_app installs (api/logging_setup.py)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["named"] = {"format": "%(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["named"] = {
+        "formatter": "named", "class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+    }
+    config["root"] = {"handlers": ["named"], "level": level}
+    return config
 
 
 def _serve_workers(config: uvicorn.Config) -> None:

@@ -1,7 +1,8 @@
 """Secrets and personal data stay out of log lines and out of reach of other users.
 
 The journeys run with every logger at DEBUG (root, uvicorn, eventsourcing, psycopg, httpx,
-the ledger's own), every record captured as a handler would write it, and no line may hold a
+the ledger's own), every record captured as a handler would write it, as well as everything
+written to the process's stdout and stderr, and no line may hold a
 name, email, phone number, bearer token, login link, unsubscribe token, master key, token
 secret or signing key. Key files and the SQLite store are private to their owner; the portal
 and every other answer refuse to be framed.
@@ -112,7 +113,7 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
 
 
 def test_the_journeys_at_debug_log_no_personal_data_and_no_secret(
-    api: Api, debug_logs: Capture
+    api: Api, debug_logs: Capture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     secrets = Secrets()
     secrets.of_settings(api.settings)
@@ -181,6 +182,11 @@ def test_the_journeys_at_debug_log_no_personal_data_and_no_secret(
     assert len(debug_logs.lines) > 20 and "httpx" in debug_logs.names, debug_logs.names
     assert any("could not store" in line for line in debug_logs.lines)  # the 500 was logged
     leaks = secrets.found_in(debug_logs.lines)
+    assert leaks == [], "\n".join(leaks[:20])
+    # And whatever reached the process's stdout and stderr by any other way (a print, a
+    # handler of a library's own, a warning): capfd reads the file descriptors themselves.
+    written = capfd.readouterr()
+    leaks = secrets.found_in((written.out + written.err).splitlines())
     assert leaks == [], "\n".join(leaks[:20])
 
 

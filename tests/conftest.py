@@ -17,9 +17,9 @@ import pytest
 from api.settings import Settings
 from api.wiring import Stores, open_stores
 from domain.clock import MovableClock
+from tests.no_skips_in_ci import IN_CI
 
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def pg_admin_url() -> str:
@@ -133,15 +133,3 @@ def durable_stores(durable_settings: Settings, clock: MovableClock) -> Iterator[
         yield opened
     finally:
         opened.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """In CI nothing may skip: a skipped test there is reported as a failure, whatever made
-    it skip, so a green CI run means every test really ran."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = f"skipped in CI, where no test may skip: {reason}"

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import typer
 
+from projections import synced_files
+
 PAGES_PER_STEP = 256
 RESTARTS_BEFORE_ONE_STEP = 3
 
@@ -65,9 +67,9 @@ def backup_sqlite(source: Path, target: Path, progress: Progress | None = None) 
         raise
     copy.close()
     live.close()
-    _fsync(partial)
+    synced_files.sync(partial)
     os.replace(partial, target)
-    _fsync(target.parent)
+    synced_files.sync(target.parent)
 
 
 def _watch(progress: Progress | None) -> Callable[[int, int, int], None]:
@@ -149,17 +151,9 @@ def backup_postgres(database_url: str, target: Path, progress: Progress | None =
     if process.returncode != 0:
         partial.unlink(missing_ok=True)
         raise BackupFailed("pg_dump failed: " + (" ".join(kept) or f"exit {process.returncode}"))
-    _fsync(partial)
+    synced_files.sync(partial)
     os.replace(partial, target)
-    _fsync(target.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    synced_files.sync(target.parent)
 
 
 def _sha256(path: Path) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from domain.key_epochs import LEGACY_EPOCH
 from domain.keys import KeyEncryptionKey
+from projections import synced_files
 
 _SUFFIX = ".kek"
 # KEKs are read again after this long, so a KEK destroyed by another process does not stay
@@ -68,7 +69,7 @@ class KeyDirectory:
                 pass
         finally:
             temporary.unlink(missing_ok=True)
-        _sync_folder(self.path)
+        synced_files.sync(self.path)
 
     def get(self, epoch: int) -> KeyEncryptionKey | None:
         hit = self._cache.get(epoch)
@@ -140,12 +141,4 @@ def _overwrite_and_remove(file: Path) -> None:
     finally:
         os.close(fd)
     file.unlink(missing_ok=True)
-    _sync_folder(file.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    synced_files.sync(file.parent)

@@ -255,23 +255,25 @@ async def _once(
             )
         await anyio.sleep(POLL_SECONDS)
 
-    try:
-        response = await handler(request)
-    except Exception as error:
-        answer = response_for(request, error)
-        if answer is None:
-            await _settle(store.release, actor, key)
+    # Shielded: a request cancelled while it runs (the client gone, the server shutting down)
+    # still finishes and keeps its answer. A sync route runs in a thread nobody can stop, so
+    # its write happens anyway; freeing the key then would let the retry write a second time.
+    with anyio.CancelScope(shield=True):
+        try:
+            response = await handler(request)
+        except Exception as error:
+            answer = response_for(request, error)
+            if answer is None:
+                await _settle(store.release, actor, key)
+                raise
+            response = answer
+        except BaseException:
+            await _settle(store.release, actor, key)  # the process is going down
             raise
-        response = answer
-    except BaseException:
-        # Cancelled (the client went away): free the key so a retry is not stuck behind it.
-        with anyio.CancelScope(shield=True):
+        if response.status_code >= 500:
             await _settle(store.release, actor, key)
-        raise
-    if response.status_code >= 500:
-        await _settle(store.release, actor, key)
-        return response
-    await _settle(store.finish, actor, key, response.status_code, _stored(response))
+            return response
+        await _settle(store.finish, actor, key, response.status_code, _stored(response))
     return response
 
 

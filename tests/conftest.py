@@ -8,10 +8,13 @@ run always means PostgreSQL was really exercised.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from api.settings import Settings
@@ -133,3 +136,23 @@ def durable_stores(durable_settings: Settings, clock: MovableClock) -> Iterator[
         yield opened
     finally:
         opened.close()
+
+
+def run_in_a_loop_of_its_own(func: Callable[..., Any], *args: Any) -> Any:
+    """`anyio.run(func, *args)` in a thread of its own: the browser tests keep an event loop
+    running in the main thread, where a second one cannot start."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = anyio.run(func, *args)
+        except BaseException as error:  # pytest's own failures included
+            outcome["error"] = error
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive(), "still running after a minute"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

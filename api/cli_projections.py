@@ -264,9 +264,11 @@ def _active_worker(stores: Stores) -> str | None:
     if stores.db.dialect != "postgresql":
         return None
     key = group_lock_key("read_models") & 0xFFFFFFFFFFFFFFFF
+    # Advisory locks are per database: another ledger on the same server holds its own.
     row = stores.db.fetchone(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND classid = %s AND objid = %s AND objsubid = 1",
+        "AND classid = %s AND objid = %s AND objsubid = 1 AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())",
         (key >> 32, key & 0xFFFFFFFF),
     )
     if row is None:

@@ -33,3 +33,17 @@ def test_shredding_a_key_leaves_the_others_alone(stores: Stores) -> None:
     assert stores.keys.get(shredded) is None
     with pytest.raises(KeyShredded):
         stores.keys.create(shredded)
+
+
+def test_a_shredded_key_is_gone_at_once_for_the_process_that_shredded_it(stores: Stores) -> None:
+    """Its cache must not hand out the key for another few seconds (other processes may, for at
+    most keystore.CACHE_SECONDS: docs/domain.md, "Cache TTL and several processes")."""
+    owner, bystander = uuid4(), uuid4()
+    stores.keys.create(owner)
+    stores.keys.create(bystander)
+    assert stores.keys.get(owner) is not None and stores.keys.get(bystander) is not None
+
+    stores.keys.shred(owner)
+
+    assert stores.keys.get(owner) is None
+    assert stores.keys.get(bystander) is not None

@@ -10,11 +10,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.logging_setup import REDACTED, install_redaction
+from api import logging_setup
+from api.logging_setup import REDACTED, install_redaction, redact
 
 SECRET = "k3y-0f-the-t3st-5uite-aaaa"
 LONGER_SECRET = SECRET + "-and-its-longer-sibling"  # contains the first: longest goes first
 EMAIL = "pieter.bakker@example.org"
+# A secret inside a longer one that sorts before it: only longest-first takes the whole out.
+INNER = "zz-inner-s3cret-of-the-suite"
+OUTER = "aa-0uter-" + INNER
 
 
 class Lines(logging.Handler):
@@ -29,7 +33,7 @@ class Lines(logging.Handler):
 
 @pytest.fixture
 def log() -> Iterator[tuple[logging.Logger, Lines]]:
-    install_redaction([SECRET, LONGER_SECRET])
+    install_redaction([SECRET, LONGER_SECRET, INNER, OUTER])
     logger = logging.getLogger("ledger.test.filter")
     lines = Lines()
     logger.addHandler(lines)
@@ -85,3 +89,61 @@ def test_a_traceback_keeps_its_frames_and_loses_its_secrets(
     assert failure.startswith("the write failed\nTraceback (most recent call last):")
     assert f"RuntimeError: could not store {REDACTED} under {REDACTED}" in failure
     assert "Stack (most recent call last):" in stack and "test_log_filter_keeps_the_rest" in stack
+
+
+def test_a_secret_inside_a_longer_one_takes_the_whole_longer_one_out(
+    log: tuple[logging.Logger, Lines]
+) -> None:
+    logger, lines = log
+    logger.info("keys %s and %s", OUTER, INNER)
+    assert lines.lines == [f"keys {REDACTED} and {REDACTED}"]
+
+
+def test_bytes_that_are_not_utf8_are_logged_as_they_are_and_never_break_the_log_call(
+    log: tuple[logging.Logger, Lines]
+) -> None:
+    logger, lines = log
+    logger.info("frame %s", b"\xff\xfe\x00 binary")
+    logger.info("frame %s", b"\xff to " + EMAIL.encode())
+    kept, scrubbed = lines.lines
+    assert kept == "frame b'\\xff\\xfe\\x00 binary'"
+    assert scrubbed.startswith("frame b'") and scrubbed.endswith(f" to {REDACTED}'")
+
+
+def test_an_exception_logged_without_being_raised_loses_its_secrets_too(
+    log: tuple[logging.Logger, Lines]
+) -> None:
+    logger, lines = log
+    logger.warning("refused", exc_info=ValueError(f"no mail to {EMAIL}"))  # no traceback
+    assert lines.lines == [f"refused\nValueError: no mail to {REDACTED}"]
+
+
+def test_a_secret_of_twelve_characters_is_known_and_a_shorter_one_is_taken_for_a_word() -> None:
+    install_redaction(["Zq9-x7Lm-4Wp", "note"])
+    assert redact("key Zq9-x7Lm-4Wp in a note") == f"key {REDACTED} in a note"
+
+
+def test_the_filter_is_installed_once_over_the_record_factory_it_found(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = logging.getLogRecordFactory()
+
+    def tagging(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = found(*args, **kwargs)
+        record.tagged = True
+        return record
+
+    logging.setLogRecordFactory(tagging)  # another library's factory, there before ours
+    monkeypatch.setattr(logging_setup, "_installed", False)  # as in a fresh process
+    try:
+        install_redaction([SECRET])
+        installed = logging.getLogRecordFactory()
+        install_redaction([SECRET])  # a second app in the same process
+        assert logging.getLogRecordFactory() is installed, "installed once"
+        record = logging.getLogger("ledger.test.filter").makeRecord(
+            "ledger.test.filter", logging.INFO, __file__, 1, "key %s to %s", (SECRET, EMAIL), None
+        )
+        assert record.getMessage() == f"key {REDACTED} to {REDACTED}"
+        assert getattr(record, "tagged", False), "the factory found is still called"
+    finally:
+        logging.setLogRecordFactory(found)

@@ -24,13 +24,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# Mutation testing of the guarantees' modules (pyproject.toml [tool.mutmut]); slow, not in CI.
-# Results are kept in mutants/, so a second run only tries what changed or was not tried.
+# Mutation testing of the guarantees' modules, group by group (tests/mutate.py); slow, not in CI.
+# MUTATE_ARGS: some groups, --recheck (survivors again, after tests were added), --report.
 mutate: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'
-	LEDGER_TEST_POSTGRES_URL=$${LEDGER_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
-		$(BIN)/mutmut run $(MUTATE_ARGS)
-	$(BIN)/mutmut results
+	$(BIN)/python -m tests.mutate $(MUTATE_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-output mutants
+	rm -rf $(VENV) .pytest_cache test-output mutants var/mutate

@@ -11,6 +11,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,9 @@ def with_database(url: str, dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
-@pytest.fixture
-def pg_url(pg_admin: str) -> Iterator[str]:
-    """A brand-new PostgreSQL database for one test, dropped afterwards."""
+@contextmanager
+def a_new_database(pg_admin: str) -> Iterator[str]:
+    """The URL of a brand-new PostgreSQL database, dropped afterwards."""
     import psycopg
 
     name = f"ledger_test_{uuid.uuid4().hex[:12]}"
@@ -76,6 +77,13 @@ def pg_url(pg_admin: str) -> Iterator[str]:
     finally:
         with psycopg.connect(_conninfo(pg_admin), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_admin: str) -> Iterator[str]:
+    """A brand-new PostgreSQL database for one test."""
+    with a_new_database(pg_admin) as url:
+        yield url
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])

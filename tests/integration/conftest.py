@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from api.cli_projections import start_read_side
 from api.settings import Settings
-from api.wiring import Stores
+from api.wiring import Stores, open_stores
 from domain.clock import MovableClock
+from tests.conftest import make_settings
 
 
 @pytest.fixture
@@ -21,3 +23,13 @@ def read_side(stores: Stores, settings: Settings, clock: MovableClock) -> Iterat
         yield side
     finally:
         side.stop()
+
+
+@pytest.fixture
+def pg_stores(pg_url: str, tmp_path: Path, clock: MovableClock) -> Iterator[Stores]:
+    """The stores of a brand-new PostgreSQL database."""
+    opened = open_stores(make_settings(pg_url, tmp_path / "var"), clock=clock)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -12,16 +12,13 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-import pytest
 
 from api import idempotency
 from api.idempotency import BUSY, DONE, MINE, Claim, IdempotencyStore
-from api.wiring import Stores, open_stores
+from api.wiring import Stores
 from domain.clock import MovableClock
-from tests.conftest import make_settings
 
 
 def _keys_in_the_table(stores: Stores) -> set[tuple[str, str]]:
@@ -138,15 +135,6 @@ class _Cursor:
         if sql.lstrip().upper().startswith("INSERT") and self._cursor.rowcount == 0:
             self._free()
         return result
-
-
-@pytest.fixture
-def pg_stores(pg_url: str, tmp_path: Path, clock: MovableClock) -> Iterator[Stores]:
-    opened = open_stores(make_settings(pg_url, tmp_path / "var"), clock=clock)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def test_a_key_freed_while_it_is_claimed_reads_as_busy_so_the_request_tries_again(

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -21,18 +19,8 @@ from eventsourcing.persistence import IntegrityError
 
 from api import idempotency
 from api.idempotency import BUSY, MINE, IdempotencyStore
-from api.wiring import Stores, open_stores
+from api.wiring import Stores
 from domain.clock import MovableClock
-from tests.conftest import make_settings
-
-
-@pytest.fixture
-def pg_stores(pg_url: str, tmp_path: Path, clock: MovableClock) -> Iterator[Stores]:
-    opened = open_stores(make_settings(pg_url, tmp_path / "var"), clock=clock)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def a_subjects_first_event(stores: Stores) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from api.settings import Settings, get_settings
 from api.wiring import Stores, open_stores
 from domain.clock import MovableClock
 from projections.runner import ProjectionRunner, group_lock_key
-from tests.conftest import _conninfo, make_settings, with_database
+from tests.conftest import _conninfo, a_new_database, make_settings
 
 pytestmark = pytest.mark.postgres
 
@@ -105,14 +104,8 @@ def test_ledger_projections_status_names_the_process_that_applies_the_projection
 
 @pytest.fixture
 def another_pg_url(pg_admin: str) -> Iterator[str]:
-    name = f"ledger_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_conninfo(pg_admin), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(pg_admin, name)
-    finally:
-        with psycopg.connect(_conninfo(pg_admin), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with a_new_database(pg_admin) as url:
+        yield url
 
 
 def test_two_ledgers_on_one_postgresql_server_each_apply_their_own_projections(

@@ -64,6 +64,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         "tests/integration/test_projection_runner.py",
         "tests/integration/test_projection_runner_lock.py",
         "tests/integration/test_projection_runner_progress.py",
+        "tests/integration/test_projection_runner_says_and_waits.py",
+        "tests/integration/test_projection_batches_stay_whole.py",
         "tests/integration/test_projection_writes_in_one_batch.py",
         "tests/integration/test_read_model_failures.py",
     ]),

@@ -108,6 +108,26 @@ def test_a_catch_up_whose_read_models_a_rebuild_resets_midway_starts_again_and_r
     assert _count(durable_stores, "subject_profiles") == 4
 
 
+def test_read_models_reset_right_after_the_first_event_are_caught_up_from_it_again(
+    durable_stores: Stores, side: Any
+) -> None:
+    _consents(durable_stores, 2)
+    ids = _ids(durable_stores)
+    assert ids[0] == 1, "a brand-new store numbers its first event 1"
+    projections = side.runner.projections
+    rebuilding = ProjectionRunner(durable_stores.ledger, durable_stores.db, projections)
+    runner = ProjectionRunner(
+        _ResetOnceWhileDecoding(durable_stores.ledger, ids[1], rebuilding.reset),
+        durable_stores.db, projections,
+    )
+    runner.catch_up(until=ids[0])
+
+    runner.catch_up()  # the reset lands after the positions were read: 0, one behind the batch
+
+    assert runner.position() == ids[-1]
+    assert _count(durable_stores, "subject_profiles") == 2
+
+
 def test_a_reader_waits_for_rows_not_applied_yet_or_again_after_a_reset(
     durable_stores: Stores, side: Any
 ) -> None:

@@ -22,9 +22,9 @@ from api.wiring import Stores, open_stores
 from domain.access import AccessRequest
 from domain.clock import MovableClock
 from projections import failures
-from projections.database import Database
 from projections.rebuild import check, rebuild
 from tests.conftest import make_settings
+from tests.integration.failing_read_model import break_inserts, mend
 
 ACCESS_RECORDED = "domain.access:AccessRequest.AccessRecorded"
 
@@ -98,33 +98,11 @@ def test_events_holding_nul_in_plain_text_are_projected_and_every_read_model_rea
     assert report.ok, [d.describe() for d in report.differences]
 
 
-def _break(db: Database, table: str) -> None:
-    """Every insert into `table` fails, as a bug in one read model's handler would."""
-    if db.dialect == "postgresql":
-        db.execute(
-            "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'boom'; END $$"
-        )
-        db.execute(
-            f"CREATE TRIGGER boom BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION boom()"
-        )
-    else:
-        db.executescript(
-            f"CREATE TRIGGER boom BEFORE INSERT ON {table} "
-            "BEGIN SELECT RAISE(ABORT, 'boom'); END;"
-        )
-
-
-def _mend(db: Database, table: str) -> None:
-    postgresql = db.dialect == "postgresql"
-    db.execute(f"DROP TRIGGER boom ON {table}" if postgresql else "DROP TRIGGER boom")
-
-
 def _one_stopped_read_model(stores: Stores) -> tuple[int, int, UUID, int]:
     """access_log made to fail, then events for it and for the others. Returns the position
     of the access it cannot apply, that event's version, the request, and the head."""
     tenant, request = _granted(stores)
-    _break(stores.db, "access_log")
+    break_inserts(stores.db, "access_log")
     failing = stores.ledger.use_access(request, "staff-1", "orders/1", "read").position
     version = stores.ledger.access_request(request).version
     stores.ledger.use_access(request, "staff-1", "orders/2", "read")
@@ -167,7 +145,7 @@ def test_a_read_model_that_cannot_apply_an_event_stops_alone_says_so_and_resumes
     assert result.exit_code == 1, result.output
     _assert_names_the_failure(result.output, failing, version, request)
 
-    _mend(stores.db, "access_log")
+    mend(stores.db, "access_log")
     side.runner.start()  # a runner starting again (a deploy with the fix) retries it
     try:
         _eventually(lambda: side.runner.positions()["access_log"] == head)
@@ -193,7 +171,7 @@ def test_a_rebuild_of_a_stopped_read_model_tries_it_again(
     side.runner.catch_up()
     assert [f.name for f in side.runner.failures()] == ["access_log"]
 
-    _mend(stores.db, "access_log")
+    mend(stores.db, "access_log")
     access_log = [p for p in side.runner.projections if p.name == "access_log"]
     rebuild(stores.ledger, stores.db, access_log)
 
@@ -280,7 +258,7 @@ def test_healthz_names_a_stopped_read_model_and_is_healthy_again_after_a_restart
         assert answer.status_code == 503
         assert answer.headers["content-type"].startswith("application/problem+json")
         _assert_names_the_failure(answer.json()["detail"], failing, version, request)
-        _mend(stores.db, "access_log")
+        mend(stores.db, "access_log")
         assert client.get("/healthz").status_code == 503, "stopped until a runner starts again"
 
     with TestClient(create_app(settings, clock=clock)) as client:  # a restart: retried

@@ -118,7 +118,10 @@ def test_an_exception_logged_without_being_raised_loses_its_secrets_too(
     assert lines.lines == [f"refused\nValueError: no mail to {REDACTED}"]
 
 
-def test_a_secret_of_twelve_characters_is_known_and_a_shorter_one_is_taken_for_a_word() -> None:
+def test_a_secret_of_twelve_characters_is_known_and_a_shorter_one_is_taken_for_a_word(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging_setup, "_secrets", set())  # none known yet, as in a new process
     install_redaction(["Zq9-x7Lm-4Wp", "note"])
     assert redact("key Zq9-x7Lm-4Wp in a note") == f"key {REDACTED} in a note"
 

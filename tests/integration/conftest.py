@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,18 @@ def read_side(stores: Stores, settings: Settings, clock: MovableClock) -> Iterat
     """Not started: tests call `read_side.runner.catch_up()` to project what they wrote
     (or `.runner.start()` to follow the log in the background)."""
     side = start_read_side(stores, settings, run_projections=False, clock=clock)
+    try:
+        yield side
+    finally:
+        side.stop()
+
+
+@pytest.fixture
+def durable_read_side(
+    durable_stores: Stores, durable_settings: Settings, clock: MovableClock
+) -> Iterator[Any]:
+    """`read_side` over the durable stores (SQLite file, PostgreSQL), not started either."""
+    side = start_read_side(durable_stores, durable_settings, run_projections=False, clock=clock)
     try:
         yield side
     finally:

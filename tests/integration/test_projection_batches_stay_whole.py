@@ -7,30 +7,17 @@ an outage. These tests look at what the operator sees: the log, the positions, t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from api.cli_projections import start_read_side
-from api.settings import Settings
 from api.wiring import Stores
-from domain.clock import MovableClock
 from projections.projection import Projection
 from projections.rebuild import check
 from projections.runner import ProjectionRunner
 
 APART = "applying each read model apart"
-
-
-@pytest.fixture
-def side(durable_stores: Stores, durable_settings: Settings, clock: MovableClock) -> Iterator[Any]:
-    opened = start_read_side(durable_stores, durable_settings, run_projections=False, clock=clock)
-    try:
-        yield opened
-    finally:
-        opened.stop()
 
 
 @pytest.fixture
@@ -57,47 +44,47 @@ def _named(runner: ProjectionRunner, name: str) -> list[Projection]:
 
 
 def test_a_healthy_log_is_applied_in_whole_batches_without_a_word_and_matches_a_rebuild(
-    durable_stores: Stores, side: Any, said: Any
+    durable_stores: Stores, durable_read_side: Any, said: Any
 ) -> None:
     head = _a_day_of_work(durable_stores)
-    side.runner.batch_size = 3
+    durable_read_side.runner.batch_size = 3
 
-    side.runner.catch_up()
+    durable_read_side.runner.catch_up()
 
     assert [m for m in said() if APART in m] == []
-    assert side.runner.failures() == []
-    assert set(side.runner.positions().values()) == {head}
+    assert durable_read_side.runner.failures() == []
+    assert set(durable_read_side.runner.positions().values()) == {head}
     report = check(durable_stores.ledger, durable_stores.db, durable_stores.keys,
-                   side.runner.projections)
+                   durable_read_side.runner.projections)
     assert report.ok, [d.describe() for d in report.differences]
 
 
 def test_a_read_model_rebuilt_alone_catches_up_beside_the_others_and_theirs_are_not_applied_twice(
-    durable_stores: Stores, side: Any, said: Any
+    durable_stores: Stores, durable_read_side: Any, said: Any
 ) -> None:
     head = _a_day_of_work(durable_stores)
-    side.runner.catch_up()
+    durable_read_side.runner.catch_up()
     ProjectionRunner(durable_stores.ledger, durable_stores.db,
-                     _named(side.runner, "access_log")).reset()
+                     _named(durable_read_side.runner, "access_log")).reset()
 
-    side.runner.catch_up()  # access_log from 1, the others already at the head
+    durable_read_side.runner.catch_up()  # access_log from 1, the others already at the head
 
     assert [m for m in said() if APART in m] == []
-    assert set(side.runner.positions().values()) == {head}
+    assert set(durable_read_side.runner.positions().values()) == {head}
     report = check(durable_stores.ledger, durable_stores.db, durable_stores.keys,
-                   side.runner.projections)
+                   durable_read_side.runner.projections)
     assert report.ok, [d.describe() for d in report.differences]
 
 
 def test_catching_up_to_each_position_in_turn_applies_exactly_up_to_it(
-    durable_stores: Stores, side: Any
+    durable_stores: Stores, durable_read_side: Any
 ) -> None:
     _a_day_of_work(durable_stores)
     ids = [n.id for n in durable_stores.ledger.recorder.select_notifications(1, 100)]
 
     for position in ids:
-        assert side.runner.catch_up(until=position) == 1
-        assert side.runner.position() == position
+        assert durable_read_side.runner.catch_up(until=position) == 1
+        assert durable_read_side.runner.position() == position
 
 
 class _OutageAt:
@@ -141,11 +128,11 @@ class _HandlerMeetsAnOutage(Projection):
 
 
 def test_an_outage_while_decoding_stops_no_read_model_and_the_batch_is_read_again(
-    durable_stores: Stores, side: Any, said: Any
+    durable_stores: Stores, durable_read_side: Any, said: Any
 ) -> None:
     head = _a_day_of_work(durable_stores)
     runner = ProjectionRunner(_OutageAt(durable_stores.ledger, head - 2), durable_stores.db,
-                              side.runner.projections)
+                              durable_read_side.runner.projections)
 
     with pytest.raises(psycopg.OperationalError):
         runner.catch_up()
@@ -157,12 +144,12 @@ def test_an_outage_while_decoding_stops_no_read_model_and_the_batch_is_read_agai
 
 
 def test_an_outage_while_applying_stops_no_read_model_and_the_batch_is_applied_again(
-    durable_stores: Stores, side: Any, said: Any
+    durable_stores: Stores, durable_read_side: Any, said: Any
 ) -> None:
     head = _a_day_of_work(durable_stores)
     projections = [
         _HandlerMeetsAnOutage(p, head) if p.name == "subject_profiles" else p
-        for p in side.runner.projections
+        for p in durable_read_side.runner.projections
     ]
     runner = ProjectionRunner(durable_stores.ledger, durable_stores.db, projections)
 

@@ -25,15 +25,6 @@ from projections.runner import ProjectionRunner
 from tests.conftest import make_settings
 
 
-@pytest.fixture
-def side(durable_stores: Stores, durable_settings: Settings, clock: MovableClock) -> Iterator[Any]:
-    opened = start_read_side(durable_stores, durable_settings, run_projections=False, clock=clock)
-    try:
-        yield opened
-    finally:
-        opened.stop()
-
-
 def _consents(stores: Stores, subjects: int) -> None:
     for n in range(subjects):
         subject = stores.ledger.register_subject(f"P{n}", f"p{n}@example.org", "app").aggregate.id
@@ -51,20 +42,20 @@ def _count(stores: Stores, table: str) -> int:
 
 
 def test_a_catch_up_in_many_batches_counts_every_event_and_reports_where_each_batch_ended(
-    durable_stores: Stores, side: Any
+    durable_stores: Stores, durable_read_side: Any
 ) -> None:
     _consents(durable_stores, 4)  # 8 events
     ids = _ids(durable_stores)
-    side.runner.batch_size = 3
+    durable_read_side.runner.batch_size = 3
     ends: list[int] = []
 
-    read = side.runner.catch_up(progress=ends.append)
+    read = durable_read_side.runner.catch_up(progress=ends.append)
 
     assert read == len(ids) == 8
     assert ends == [ids[2], ids[5], ids[7]]
-    assert side.runner.position() == side.runner.head() == ids[-1]
+    assert durable_read_side.runner.position() == durable_read_side.runner.head() == ids[-1]
     assert _count(durable_stores, "consent_history") == 4
-    assert side.runner.catch_up(progress=ends.append) == 0 and len(ends) == 3
+    assert durable_read_side.runner.catch_up(progress=ends.append) == 0 and len(ends) == 3
 
 
 class _ResetOnceWhileDecoding:
@@ -90,11 +81,11 @@ class _ResetOnceWhileDecoding:
 
 
 def test_a_catch_up_whose_read_models_a_rebuild_resets_midway_starts_again_and_reaches_the_head(
-    durable_stores: Stores, side: Any
+    durable_stores: Stores, durable_read_side: Any
 ) -> None:
     _consents(durable_stores, 4)
     ids = _ids(durable_stores)
-    projections = side.runner.projections
+    projections = durable_read_side.runner.projections
     rebuilding = ProjectionRunner(durable_stores.ledger, durable_stores.db, projections)
     runner = ProjectionRunner(
         _ResetOnceWhileDecoding(durable_stores.ledger, ids[3], rebuilding.reset),
@@ -109,12 +100,12 @@ def test_a_catch_up_whose_read_models_a_rebuild_resets_midway_starts_again_and_r
 
 
 def test_read_models_reset_right_after_the_first_event_are_caught_up_from_it_again(
-    durable_stores: Stores, side: Any
+    durable_stores: Stores, durable_read_side: Any
 ) -> None:
     _consents(durable_stores, 2)
     ids = _ids(durable_stores)
     assert ids[0] == 1, "a brand-new store numbers its first event 1"
-    projections = side.runner.projections
+    projections = durable_read_side.runner.projections
     rebuilding = ProjectionRunner(durable_stores.ledger, durable_stores.db, projections)
     runner = ProjectionRunner(
         _ResetOnceWhileDecoding(durable_stores.ledger, ids[1], rebuilding.reset),
@@ -129,21 +120,23 @@ def test_read_models_reset_right_after_the_first_event_are_caught_up_from_it_aga
 
 
 def test_a_reader_waits_for_rows_not_applied_yet_or_again_after_a_reset(
-    durable_stores: Stores, side: Any
+    durable_stores: Stores, durable_read_side: Any
 ) -> None:
     subject = durable_stores.ledger.register_subject("Ann", "ann@example.org", "app").aggregate.id
     last = _ids(durable_stores)[-1]
-    assert side.runner.wait_for(1, timeout=0) is False, "nothing is applied yet"
-    side.runner.catch_up()
-    assert side.runner.wait_for(last, timeout=0)
+    assert durable_read_side.runner.wait_for(1, timeout=0) is False, "nothing is applied yet"
+    durable_read_side.runner.catch_up()
+    assert durable_read_side.runner.wait_for(last, timeout=0)
 
-    side.runner.reset()  # what `ledger projections rebuild` does first
+    durable_read_side.runner.reset()  # what `ledger projections rebuild` does first
 
-    assert side.runner.wait_for(last, timeout=0) is False, "the profile is not there to read"
-    assert side.read_models.subject_profile(subject) is None
-    side.runner.catch_up()
-    assert side.runner.wait_for(last, timeout=0)
-    assert side.read_models.subject_profile(subject)["name"] == "Ann"
+    assert durable_read_side.runner.wait_for(last, timeout=0) is False, (
+        "the profile is not there to read"
+    )
+    assert durable_read_side.read_models.subject_profile(subject) is None
+    durable_read_side.runner.catch_up()
+    assert durable_read_side.runner.wait_for(last, timeout=0)
+    assert durable_read_side.read_models.subject_profile(subject)["name"] == "Ann"
 
 
 @pytest.fixture

@@ -7,26 +7,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from api.cli_projections import start_read_side
-from api.settings import Settings
 from api.wiring import Stores
-from domain.clock import MovableClock
 from projections.runner import ProjectionRunner
 from tests.integration.failing_read_model import break_inserts, mend
-
-
-@pytest.fixture
-def side(durable_stores: Stores, durable_settings: Settings, clock: MovableClock) -> Iterator[Any]:
-    opened = start_read_side(durable_stores, durable_settings, run_projections=False, clock=clock)
-    try:
-        yield opened
-    finally:
-        opened.stop()
 
 
 def _subjects(stores: Stores, count: int) -> int:
@@ -47,7 +34,7 @@ def _finishes_within(seconds: float, work: Any) -> bool:
 
 
 def test_a_read_model_that_stops_is_named_in_one_warning_with_the_batch_and_again_when_retried(
-    durable_stores: Stores, side: Any, caplog: pytest.LogCaptureFixture
+    durable_stores: Stores, durable_read_side: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="ledger.projections")
     ledger = durable_stores.ledger
@@ -58,26 +45,28 @@ def test_a_read_model_that_stops_is_named_in_one_warning_with_the_batch_and_agai
     failing = ledger.use_access(request, "staff-1", "orders/1", "read").position
     head = _subjects(durable_stores, 2)
 
-    side.runner.catch_up()
+    durable_read_side.runner.catch_up()
 
     error = "RaiseException" if durable_stores.db.dialect == "postgresql" else "IntegrityError"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings[0] == (f"the batch of events {_first(durable_stores)} to {head} failed "
                            f"({error}); applying each read model apart")
-    assert side.runner.positions()["access_log"] == failing - 1
-    assert side.read_models.wait_for(head, timeout=0), "readers do not wait for a stopped one"
+    assert durable_read_side.runner.positions()["access_log"] == failing - 1
+    assert durable_read_side.read_models.wait_for(head, timeout=0), (
+        "readers do not wait for a stopped one"
+    )
 
     mend(durable_stores.db, "access_log")
-    assert side.runner.retry_stopped() == ["access_log"]
+    assert durable_read_side.runner.retry_stopped() == ["access_log"]
 
     assert caplog.records[-1].getMessage() == "retrying the stopped read models access_log"
-    assert not side.runner.wait_for(head, timeout=0), "readers wait for it again"
-    side.runner.catch_up()
-    assert side.runner.wait_for(head, timeout=0)
+    assert not durable_read_side.runner.wait_for(head, timeout=0), "readers wait for it again"
+    durable_read_side.runner.catch_up()
+    assert durable_read_side.runner.wait_for(head, timeout=0)
 
 
 def test_a_runner_whose_every_read_model_is_stopped_reads_nothing_and_returns(
-    durable_stores: Stores, side: Any
+    durable_stores: Stores, durable_read_side: Any
 ) -> None:
     ledger = durable_stores.ledger
     tenant = ledger.open_tenant("Acme", "officer-1").aggregate.id
@@ -85,7 +74,7 @@ def test_a_runner_whose_every_read_model_is_stopped_reads_nothing_and_returns(
     ledger.approve_access(request, "customer-1")
     break_inserts(durable_stores.db, "access_log")
     ledger.use_access(request, "staff-1", "orders/1", "read")
-    access_log = [p for p in side.runner.projections if p.name == "access_log"]
+    access_log = [p for p in durable_read_side.runner.projections if p.name == "access_log"]
     alone = ProjectionRunner(durable_stores.ledger, durable_stores.db, access_log)
     alone.catch_up()
     assert [f.name for f in alone.failures()] == ["access_log"]
@@ -97,10 +86,11 @@ def test_a_runner_whose_every_read_model_is_stopped_reads_nothing_and_returns(
 
 
 def test_a_started_runner_applies_its_whole_backlog_before_it_rests(
-    durable_stores: Stores, side: Any
+    durable_stores: Stores, durable_read_side: Any
 ) -> None:
     head = _subjects(durable_stores, 6)
-    runner = ProjectionRunner(durable_stores.ledger, durable_stores.db, side.runner.projections,
+    runner = ProjectionRunner(durable_stores.ledger, durable_stores.db,
+                              durable_read_side.runner.projections,
                               poll_interval=60, batch_size=1)  # a rest longer than the test
 
     runner.start()
@@ -111,31 +101,31 @@ def test_a_started_runner_applies_its_whole_backlog_before_it_rests(
 
 
 def test_a_reader_given_less_than_a_second_waits_for_rows_that_arrive_within_it(
-    durable_stores: Stores, side: Any
+    durable_stores: Stores, durable_read_side: Any
 ) -> None:
     head = _subjects(durable_stores, 2)
 
     def a_moment_later() -> None:
         time.sleep(0.2)
-        side.runner.catch_up()
+        durable_read_side.runner.catch_up()
 
     later = threading.Thread(target=a_moment_later)
     later.start()
     try:
-        assert side.runner.wait_for(head, timeout=0.9)
+        assert durable_read_side.runner.wait_for(head, timeout=0.9)
     finally:
         later.join()
 
 
 def test_readers_wait_for_a_retried_read_model_that_stopped_at_the_very_first_event(
-    durable_stores: Stores, side: Any
+    durable_stores: Stores, durable_read_side: Any
 ) -> None:
     break_inserts(durable_stores.db, "subject_profiles")
     first = _subjects(durable_stores, 1)
-    side.runner.catch_up()
-    assert side.runner.positions()["subject_profiles"] == first - 1
+    durable_read_side.runner.catch_up()
+    assert durable_read_side.runner.positions()["subject_profiles"] == first - 1
     mend(durable_stores.db, "subject_profiles")
 
-    side.runner.retry_stopped()
+    durable_read_side.runner.retry_stopped()
 
-    assert not side.runner.wait_for(first, timeout=0)
+    assert not durable_read_side.runner.wait_for(first, timeout=0)

@@ -19,18 +19,20 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 
-from api import keyfiles, logging_setup, problems
-from api.auth import TokenVerifier
+from api import keyfiles, logging_setup
+
+from api.http import problems
+from api.http.auth import TokenVerifier
 from api.http import docs_pages
 from api.http.openapi_edges import document_edges
 from api.http.query_parameters import StrictQueryRoute
 from api.http.read_waits import ReadWaits
-from api.idempotency import IdempotencyStore, fingerprint_key
-from api.limits import BodyLimits
+from api.http.idempotency import IdempotencyStore, fingerprint_key
+from api.http.limits import BodyLimits
 from api.private_files import make_private, private_folder
 from api.portal.router import router as portal_router
 from api.routers import consent_batch
-from api.rights.sweep import start_sweeper
+from api.services.sweep import start_sweeper
 from api.routers import (
     access_log,
     audit,
@@ -46,7 +48,7 @@ from api.routers import (
     unsubscribe,
 )
 from api.settings import Settings, get_settings
-from api.wiring import open_stores
+from api.bootstrap import open_stores
 from domain.clock import Clock
 
 DESCRIPTION = """
@@ -92,7 +94,7 @@ class _Guard:
       portal's pages set a full Content-Security-Policy themselves; every other answer (JSON,
       a 404 under /portal, /docs, and the limits' own 413 and 422) gets
       `frame-ancestors 'none'` and `X-Frame-Options: DENY`;
-    - request bodies are held to the size and depth limits (api/limits.py).
+    - request bodies are held to the size and depth limits (api/http/limits.py).
     """
 
     def __init__(self, app: Any, max_bytes: int, max_depth: int) -> None:
@@ -146,8 +148,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     logging_setup.install_redaction(logging_setup.known_secrets(settings))
     try:
         make_private(settings)  # the SQLite files exist now
-        from api.cli_audit import make_sealer
-        from projections.read_side import open_read_side
+        from api.cli.audit import make_sealer
+        from projections.read_models.read_side import open_read_side
 
         read_side = open_read_side(
             # The email-lookup key comes from the derivation root, which every epoch close

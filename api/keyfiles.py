@@ -106,6 +106,6 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
 
 def ensure_all(settings: Settings) -> None:
     """The token secret and the signing key; the key-encryption keys are made by the key
-    directory when the store is opened (projections.key_directory)."""
+    directory when the store is opened (projections.storage.key_directory)."""
     auth_secret(settings)
     signing_key(settings)

@@ -40,7 +40,7 @@ def make_private(settings: Settings) -> None:
 def _database_files(settings: Settings) -> list[Path]:
     if not settings.database_url.startswith("sqlite:///"):
         return []
-    from projections.database import sqlite_path
+    from projections.storage.database import sqlite_path
 
     database = Path(sqlite_path(settings.database_url))
     return [database, Path(f"{database}-wal"), Path(f"{database}-shm")]

@@ -27,7 +27,7 @@ POSITION_OFFSET = 1_000_000_000  # generated rows' positions, clear of real noti
 def _generate(scratch: Scratch, stores: Any, sizes: Sizes, log: Any) -> tuple[list[str], int]:
     import psycopg
 
-    from projections.read_side import open_read_side
+    from projections.read_models.read_side import open_read_side
 
     ledger = stores.ledger
     tenants = [str(ledger.open_tenant(f"Tenant {n}", "olga").aggregate.id)
@@ -66,8 +66,8 @@ def _root(scratch: Scratch, stores: Any) -> bytes:
 
 
 def measure(results: Results, scratch: Scratch, sizes: Sizes, log: Any) -> None:
-    from api.auth import mint_token
-    from projections.read_side import open_read_side
+    from api.http.auth import mint_token
+    from projections.read_models.read_side import open_read_side
 
     store = scratch.store
     rng = random.Random(10)

@@ -18,14 +18,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from api.rights.dossier import build_dossier
+from api.services.dossier import build_dossier
 from domain.errors import AccessRefused
-from api.rights.export_formats import render
+from api.services.export_formats import render
 from bench.generate import long_subject
 from bench.results import Results, at_most
 from bench.sizes import Sizes
 from bench.stores import Scratch
-from projections.read_side import open_read_side
+from projections.read_models.read_side import open_read_side
 
 CHECKS = {"quick": 200, "default": 3_000, "full": 5_000}
 HISTORY = {"quick": 300, "default": 5_000, "full": 5_000}
@@ -82,8 +82,8 @@ def _checks(results: Results, store: str, read: Any, subject: Any, count: int) -
 
 def _catch_up(read: Any, ledger: Any) -> None:
     """The read models brought up to the head in this thread (no background runner here)."""
-    from projections.all_read_models import read_model_projections
-    from projections.runner import ProjectionRunner
+    from projections.read_models.all_read_models import read_model_projections
+    from projections.read_models.runner import ProjectionRunner
 
     ProjectionRunner(ledger, read.db, read_model_projections(ledger.keys, read.lookup_key)).catch_up()
 

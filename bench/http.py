@@ -49,11 +49,11 @@ def serving(scratch: Scratch, workers: int) -> Iterator[str]:
     if scratch.store == "postgres":
         env["LEDGER_RUN_WORKERS"] = "false"
         worker = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "worker"], env=env, stdout=log,
+            [sys.executable, "-m", "api.cli.main", "worker"], env=env, stdout=log,
             stderr=subprocess.STDOUT, cwd=root,
         )
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "api.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
     )
@@ -180,7 +180,7 @@ class LagProbe:
 
 
 def measure(results: Results, scratch: Scratch, sizes: Sizes, log: Any) -> None:
-    from api.auth import mint_token
+    from api.http.auth import mint_token
 
     store = scratch.store
     settings = scratch.settings()

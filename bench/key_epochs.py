@@ -27,8 +27,8 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
-from api.rights.key_epochs import close_epoch
-from api.wiring import open_stores
+from api.services.key_epochs import close_epoch
+from api.bootstrap import open_stores
 from bench.generate import long_subject
 from bench.results import Results, at_most
 from bench.sizes import Sizes

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def prepare(target: Scratch, events: int, log: Any) -> int:
     """Generate the log and seal it (verify checks the sealed leaves and the checkpoint)."""
     from api import keyfiles
-    from projections.sealer import Sealer
+    from projections.merkle_log.sealer import Sealer
 
     with target.opened() as stores:
         began = time.perf_counter()
@@ -53,7 +53,7 @@ def child(what: str, target: Scratch) -> dict[str, Any]:
 
 
 def raw_rate(target: Scratch, decode: bool) -> float:
-    from projections.event_rows import iter_events
+    from projections.audit.event_rows import iter_events
 
     with target.opened() as stores:
         mapper = stores.ledger.mapper

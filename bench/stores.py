@@ -15,8 +15,8 @@ from typing import Any
 
 from api import keyfiles
 from api.settings import Settings
-from api.wiring import Stores, open_stores
-from projections.database import postgres_parts
+from api.bootstrap import Stores, open_stores
+from projections.storage.database import postgres_parts
 
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 STORES = ("sqlite", "postgres")

@@ -125,7 +125,7 @@ def raw_inserts(scratch: Scratch, sizes: Sizes) -> tuple[float, str]:
 
 
 def _pgbench(scratch: Scratch, sizes: Sizes) -> float:
-    from projections.database import postgres_parts
+    from projections.storage.database import postgres_parts
 
     parts = postgres_parts(scratch.url)
     statement = (

@@ -1,10 +1,10 @@
 """Data keys: one per subject and per tenant, wrapped by a key-encryption key, destroyable for good.
 
 The `KeyStore` protocol is what the mapper needs; `InMemoryKeyStore` serves unit tests; the
-SQL store lives with the other tables in `projections.keystore`.
+SQL store lives with the other tables in `projections.storage.key_store`.
 
 Data keys are wrapped by the key-encryption key (KEK) of the current epoch. KEKs live outside
-the database, behind `KeyEncryptionKeys` (a directory by default, `projections.key_directory`;
+the database, behind `KeyEncryptionKeys` (a directory by default, `projections.storage.key_directory`;
 a KMS can take its place). Destroying the KEKs that ever wrapped a shredded data key is what
 makes an erasure final in every copy of the database (docs/erasure.md).
 """

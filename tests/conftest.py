@@ -19,7 +19,7 @@ import anyio
 import pytest
 
 from api.settings import Settings
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from tests.no_skips_in_ci import IN_CI
 
@@ -54,7 +54,7 @@ def pg_admin() -> str:
 
 
 def _conninfo(url: str) -> str:
-    from projections.database import postgres_parts
+    from projections.storage.database import postgres_parts
 
     return " ".join(f"{k}={v}" for k, v in postgres_parts(url).items() if v)
 

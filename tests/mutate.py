@@ -35,7 +35,7 @@ NOT_KILLED = ("survived", "no tests", "timeout")
 # group: (modules, the in-process tests that prove its guarantee). Tests that start processes
 # cannot count: mutmut sees only its own process (docs/reliability.md, "Broken on purpose").
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
-    "idempotency": (["api/idempotency.py"], [
+    "idempotency": (["api/http/idempotency.py"], [
         "tests/integration/test_idempotency_claims.py",
         "tests/integration/test_idempotency_store_housekeeping.py",
         "tests/integration/test_in_doubt_commits.py",
@@ -44,7 +44,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         "tests/e2e/test_idempotency_problem_answers.py",
         "tests/e2e/test_idempotency_settling.py",
     ]),
-    "limits": (["api/limits.py"], [
+    "limits": (["api/http/limits.py"], [
         "tests/reliability/test_input_beyond_the_schema.py",
         "tests/e2e/test_body_limits_answers.py",
         "tests/unit/test_body_limits_middleware.py",
@@ -60,7 +60,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         "tests/unit/test_group_commit_batches.py",
         "tests/integration/test_group_commit_stores.py",
     ]),
-    "projections": (["projections/runner.py", "projections/projection.py"], [
+    "projections": (["projections/read_models/runner.py", "projections/read_models/base.py"], [
         "tests/integration/test_projection_runner.py",
         "tests/integration/test_projection_runner_lock.py",
         "tests/integration/test_projection_runner_progress.py",
@@ -69,12 +69,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         "tests/integration/test_projection_writes_in_one_batch.py",
         "tests/integration/test_read_model_failures.py",
     ]),
-    "sealer": (["projections/sealer.py"], [
+    "sealer": (["projections/merkle_log/sealer.py"], [
         "tests/integration/test_sealer.py",
         "tests/integration/test_sealer_turns.py",
         "tests/integration/test_sealer_bounds.py",
     ]),
-    "key-store": (["projections/keystore.py"], [
+    "key-store": (["projections/storage/key_store.py"], [
         "tests/integration/test_shredding_in_the_key_store.py",
         "tests/integration/test_key_store_edges.py",
         "tests/reliability/test_key_epochs.py",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.idempotency import WRITE_METHODS
-from api.problems import documented
+from api.http.idempotency import WRITE_METHODS
+from api.http.problems import documented
 
 IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",

@@ -21,7 +21,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from api.problems import FieldProblem, ProblemException
+from api.http.problems import FieldProblem, ProblemException
 
 DETAIL = "is not a query parameter of this route"
 

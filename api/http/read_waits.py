@@ -21,9 +21,9 @@ from collections.abc import Callable
 import anyio
 from starlette.concurrency import run_in_threadpool
 
-from api.problems import ProblemException, field_problem
+from api.http.problems import ProblemException, field_problem
 from domain.application import Ledger
-from projections.queries import ReadSide
+from projections.read_models.queries.contract import ReadSide
 
 MAX_WAITS_PER_CALLER = 4
 FIRST_PAUSE_SECONDS = 0.02  # a write's position is usually applied within a poll or two

@@ -1,6 +1,6 @@
 """The access log as the portal shows it: filters read from the page, pages, CSV and chart data.
 
-The CSV is the HTTP API's own (api/rights/access_log_csv.py), so both downloads match.
+The CSV is the HTTP API's own (api/services/access_log_csv.py), so both downloads match.
 The filters come from a plain GET form, so they arrive as text; bad input becomes a
 `FilterError` naming the field, which the page shows next to the form (422), never a 500.
 Control characters (NUL above all: PostgreSQL refuses it in any text) never reach a query.
@@ -17,14 +17,14 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from domain.errors import InvalidInput
-from projections.queries import ReadSide
+from projections.read_models.queries.contract import ReadSide
 
 from api.portal.chart import DAYS, DayCount, per_day
-from api.rights.access_log_csv import access_log_csv, access_log_rows
-from projections.access_log import OUTCOMES
+from api.services.access_log_csv import access_log_csv, access_log_rows
+from projections.read_models.access_log import OUTCOMES
 
 PAGE_SIZE = 50
-# The HTTP API's cursor rules (api/paging.py): what the read side gave out, nothing else.
+# The HTTP API's cursor rules (api/http/paging.py): what the read side gave out, nothing else.
 CURSOR = re.compile(r"[A-Za-z0-9_-]{1,500}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The chart reads at most this many entries; a tenant with more in 30 days sees a note.
@@ -106,7 +106,7 @@ def page(
             tenant_id, after=after or None, limit=PAGE_SIZE, **filters.arguments()
         )
     except (InvalidInput, ValueError, TypeError, KeyError, IndexError, OverflowError):
-        # A well-formed cursor the read side cannot decode (api/paging.py does the same).
+        # A well-formed cursor the read side cannot decode (api/http/paging.py does the same).
         if not after:
             raise
         raise FilterError("after", _NOT_A_CURSOR) from None

@@ -41,7 +41,7 @@ from api.portal.session import (
     set_login_csrf_cookie,
     set_session_cookie,
 )
-from api.problems import domain_status
+from api.http.problems import domain_status
 
 API_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = API_DIR / "static"

@@ -16,11 +16,11 @@ import jwt
 from fastapi import Request
 
 from domain.application import Ledger
-from projections.queries import ReadSide
+from projections.read_models.queries.contract import ReadSide
 
-from api.auth import BadToken, TokenVerifier
+from api.http.auth import BadToken, TokenVerifier
 from api.portal.session import SessionStore
-from api.problems import ProblemException
+from api.http.problems import ProblemException
 from api.settings import Settings
 
 
@@ -51,7 +51,7 @@ _lock = threading.Lock()
 
 
 def portal_services(request: Request) -> PortalServices:
-    """The app's ledger, read side, settings and token verifier (see api/dependencies.py),
+    """The app's ledger, read side, settings and token verifier (see api/http/deps.py),
     plus the portal's session store, made once per app."""
     state = request.app.state
     read = state.read

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from fastapi import Request, Response
 
-from projections.database import Database
+from projections.storage.database import Database
 
 SESSION_COOKIE = "ledger_portal"
 LOGIN_CSRF_COOKIE = "ledger_portal_login"

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from api.dependencies import ReadDep, TenantReader, ensure_own_tenant, not_found
-from api.idempotency import IdempotentRoute
-from api.paging import Page, PagingDep, fetch_page
-from api.problems import documented, field_problem
-from api.rights.access_log_csv import access_log_csv_chunks
+from api.http.deps import ReadDep, TenantReader, ensure_own_tenant, not_found
+from api.http.idempotency import IdempotentRoute
+from api.http.paging import Page, PagingDep, fetch_page
+from api.http.problems import documented, field_problem
+from api.services.access_log_csv import access_log_csv_chunks
 from api.schemas.access import AccessLogEntry
-from projections.access_log import OUTCOMES
+from projections.read_models.access_log import OUTCOMES
 
 router = APIRouter(
     prefix="/v1/tenants", tags=["access log"], route_class=IdempotentRoute,

@@ -13,9 +13,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth import Caller, Role
-from api.closed_tenants import ensure_readable_by_customer
-from api.dependencies import (
+from api.http.auth import Caller, Role
+from api.services.visibility import ensure_readable_by_customer
+from api.http.deps import (
     Customer,
     LedgerDep,
     ReadDep,
@@ -24,9 +24,9 @@ from api.dependencies import (
     ensure_own_tenant,
     not_found,
 )
-from api.idempotency import IdempotentRoute
-from api.paging import Page, PagingDep, fetch_page
-from api.problems import documented
+from api.http.idempotency import IdempotentRoute
+from api.http.paging import Page, PagingDep, fetch_page
+from api.http.problems import documented
 from api.schemas.access import (
     AccessRecorded,
     AccessRequestCreate,

@@ -14,16 +14,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from api import keyfiles
-from api.dependencies import MAX_POSITION, RETRY_AFTER_SECONDS, Auditor, CurrentLedgerDep
+from api.http.deps import MAX_POSITION, RETRY_AFTER_SECONDS, Auditor, CurrentLedgerDep
 from api.http.query_parameters import StrictQueryRoute
-from api.paging import DEFAULT_LIMIT, MAX_LIMIT
-from api.problems import ProblemException, documented, field_problem
+from api.http.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.http.problems import ProblemException, documented, field_problem
 from api.settings import Settings
 from domain.errors import InvalidInput
-from projections.audit_events import audit_events
-from projections.checkpoints import public_key_pem, public_key_raw_base64
-from projections.database import Database
-from projections.proofs import Proofs, TreeDamaged
+from projections.audit.events_feed import audit_events
+from projections.merkle_log.checkpoints import public_key_pem, public_key_raw_base64
+from projections.storage.database import Database
+from projections.merkle_log.proofs import Proofs, TreeDamaged
 
 router = APIRouter(
     prefix="/v1/audit", tags=["audit"], route_class=StrictQueryRoute,

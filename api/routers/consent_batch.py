@@ -16,9 +16,9 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import ValidationError
 
-from api.dependencies import LedgerDep, OfficerOrSystem
-from api.idempotency import IdempotentRoute
-from api.problems import documented, domain_status
+from api.http.deps import LedgerDep, OfficerOrSystem
+from api.http.idempotency import IdempotentRoute
+from api.http.problems import documented, domain_status
 from api.schemas.consent_batch import (
     ConsentBatch,
     ConsentBatchAnswer,

@@ -14,10 +14,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Caller, Role
-from api.dependencies import LedgerDep, OfficerOrSystem, ReadDep, allow, not_found
-from api.idempotency import IdempotentRoute
-from api.problems import documented
+from api.http.auth import Caller, Role
+from api.http.deps import LedgerDep, OfficerOrSystem, ReadDep, allow, not_found
+from api.http.idempotency import IdempotentRoute
+from api.http.problems import documented
 from api.schemas.subjects import ConsentAnswer, ConsentDecision, ConsentRecorded
 from domain.application import Ledger
 from domain.values import Channel, ConsentStatus, Purpose

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from api.dependencies import (
+from api.http.deps import (
     CurrentLedgerDep,
     LedgerDep,
     Officer,
@@ -19,14 +19,14 @@ from api.dependencies import (
     SettingsDep,
     not_found,
 )
-from api.idempotency import IdempotentRoute
-from api.paging import Page, PagingDep, fetch_page
-from api.problems import ProblemException, documented, field_problem
-from api.rights.delivered_files import DeliveredFiles, DeliveryGone
-from api.rights.delivery import deliver_and_keep, is_delivered_with_export
-from api.rights.export_formats import FORMATS, Export
-from api.rights.receipts import controller_from_settings
-from api.vendor_reads import Why, record_read
+from api.http.idempotency import IdempotentRoute
+from api.http.paging import Page, PagingDep, fetch_page
+from api.http.problems import ProblemException, documented, field_problem
+from api.services.delivered_files import DeliveredFiles, DeliveryGone
+from api.services.delivery import deliver_and_keep, is_delivered_with_export
+from api.services.export_formats import FORMATS, Export
+from api.services.receipts import controller_from_settings
+from api.services.vendor_reads import Why, record_read
 from api.schemas.data_requests import (
     DataRequestChanged,
     DataRequestFulfilled,

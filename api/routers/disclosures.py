@@ -6,12 +6,12 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.closed_tenants import ensure_readable_by_customer
-from api.dependencies import LedgerDep, Officer, ReadDep, TenantReader, ensure_own_tenant, not_found
-from api.idempotency import IdempotentRoute
-from api.paging import Page, PagingDep, fetch_page
-from api.problems import documented
-from api.schemas.common import Written
+from api.services.visibility import ensure_readable_by_customer
+from api.http.deps import LedgerDep, Officer, ReadDep, TenantReader, ensure_own_tenant, not_found
+from api.http.idempotency import IdempotentRoute
+from api.http.paging import Page, PagingDep, fetch_page
+from api.http.problems import documented
+from api.schemas.base import Written
 from api.schemas.disclosures import DisclosureCreate, DisclosureOut
 
 router = APIRouter(

@@ -5,7 +5,7 @@ quickly even when the database does not: on PostgreSQL it waits at most
 `CHECK_TIMEOUT_SECONDS` for a connection and then says 503 (with `Retry-After`), rather than
 hanging in the pool's own, longer, wait.
 
-A read model stopped by an event it could not apply (projections/failures.py) is unhealthy too:
+A read model stopped by an event it could not apply (projections/read_models/failures.py) is unhealthy too:
 its answers stand still while the others go on, and nothing but a person can mend it (a fix
 deployed, or a rebuild). So the answer is 503 naming the read model, the event and the error,
 as long as it stays stopped. The store answering is checked first: when it does not, that is
@@ -19,11 +19,11 @@ import logging
 from fastapi import APIRouter, Request
 
 from api.http.query_parameters import StrictQueryRoute
-from api.problems import UNAVAILABLE_RETRY_AFTER_SECONDS, ProblemException, documented
+from api.http.problems import UNAVAILABLE_RETRY_AFTER_SECONDS, ProblemException, documented
 from api.schemas.health import Health
-from projections import failures
-from projections.all_read_models import READ_MODEL_NAMES
-from projections.database import Database
+from projections.read_models import failures
+from projections.read_models.all_read_models import READ_MODEL_NAMES
+from projections.storage.database import Database
 
 router = APIRouter(tags=["health"], route_class=StrictQueryRoute)
 log = logging.getLogger("ledger.api")

@@ -7,11 +7,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
-from api.auth import Caller, Role
-from api.dependencies import LedgerDep, Officer, ReadDep, allow, not_found
-from api.idempotency import IdempotentRoute
-from api.paging import Page, PagingDep, fetch_page
-from api.problems import documented, field_problem
+from api.http.auth import Caller, Role
+from api.http.deps import LedgerDep, Officer, ReadDep, allow, not_found
+from api.http.idempotency import IdempotentRoute
+from api.http.paging import Page, PagingDep, fetch_page
+from api.http.problems import documented, field_problem
 from api.schemas.incidents import (
     IncidentCreate,
     IncidentCreated,

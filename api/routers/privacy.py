@@ -1,7 +1,7 @@
 """The privacy notice at /privacy: who the controller is, what is recorded and why, and the
 rights of the people it is about. Open to anyone, no token.
 
-Consent receipts name it as their notice (api/rights/receipts.py: `<public_url>/privacy`
+Consent receipts name it as their notice (api/services/receipts.py: `<public_url>/privacy`
 unless `LEDGER_PRIVACY_NOTICE_URL` is set), so the link on every receipt resolves. When the
 vendor publishes its own notice (`LEDGER_PRIVACY_NOTICE_URL`), /privacy redirects there, so
 old links and receipts lead to the one notice in force.
@@ -15,9 +15,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.dependencies import SettingsDep
+from api.http.deps import SettingsDep
 from api.http.query_parameters import StrictQueryRoute
-from api.rights.unsubscribe import PURPOSE_NAMES
+from api.services.unsubscribe import PURPOSE_NAMES
 from domain.values import Purpose
 
 router = APIRouter(tags=["privacy (no login)"], route_class=StrictQueryRoute)

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
-from api.auth import Caller, Role
-from api.closed_tenants import ensure_readable_by_customer
-from api.dependencies import (
+from api.http.auth import Caller, Role
+from api.services.visibility import ensure_readable_by_customer
+from api.http.deps import (
     CurrentLedgerDep,
     LedgerDep,
     Officer,
@@ -27,22 +27,22 @@ from api.dependencies import (
     ensure_own_tenant,
     not_found,
 )
-from api.idempotency import IdempotentRoute
-from api.paging import Page, PagingDep, fetch_page
-from api.problems import ProblemException, documented, field_problem
-from api.rights.dossier import build_dossier
-from api.rights.export_formats import render
-from api.rights.receipts import consent_receipt, consent_receipts, controller_from_settings
-from api.rights.unsubscribe import (
+from api.http.idempotency import IdempotentRoute
+from api.http.paging import Page, PagingDep, fetch_page
+from api.http.problems import ProblemException, documented, field_problem
+from api.services.dossier import build_dossier
+from api.services.export_formats import render
+from api.services.receipts import consent_receipt, consent_receipts, controller_from_settings
+from api.services.unsubscribe import (
     list_unsubscribe_headers,
     mint_unsubscribe_url,
     unsubscribe_secret,
 )
 from api.routers.data_requests import DOWNLOAD, changed, export_response
-from api.schemas.common import Written
+from api.schemas.base import Written
 from api.schemas.data_requests import DataRequestChanged, DataRequestCreate, ExportFormat
 from api.schemas.masking import PERSONAL_FIELDS, for_caller, masked
-from api.vendor_reads import WhyDep, record_read
+from api.services.vendor_reads import WhyDep, record_read
 from api.schemas.rights import ConsentReceiptOut, UnsubscribeLink
 from api.schemas.subjects import (
     HistoryEvent,

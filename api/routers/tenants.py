@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from api.dependencies import (
+from api.http.deps import (
     LedgerDep,
     Officer,
     OfficerOrAuditor,
@@ -17,10 +17,10 @@ from api.dependencies import (
     ensure_own_tenant,
     not_found,
 )
-from api.idempotency import IdempotentRoute
-from api.paging import Page, PagingDep, fetch_page
-from api.problems import documented
-from api.rights.termination import terminate
+from api.http.idempotency import IdempotentRoute
+from api.http.paging import Page, PagingDep, fetch_page
+from api.http.problems import documented
+from api.services.termination import terminate
 from api.schemas.masking import for_caller
 from api.schemas.tenants import (
     LocationMove,

@@ -18,10 +18,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
-from api.dependencies import LedgerDep, SettingsDep
+from api.http.deps import LedgerDep, SettingsDep
 from api.http.query_parameters import StrictQueryRoute
-from api.problems import documented
-from api.rights.unsubscribe import (
+from api.http.problems import documented
+from api.services.unsubscribe import (
     PATH,
     UnsubscribeLinkInvalid,
     confirmation_page,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Body, body_config, examples
+from api.schemas.base import Body, body_config, examples
 from api.schemas.subjects import SUBJECT_ID
 from domain.values import Channel, ConsentMethod, ConsentStatus, Purpose
 

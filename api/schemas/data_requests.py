@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas.common import Body, Moment, Position, body_config, examples
+from api.schemas.base import Body, Moment, Position, body_config, examples
 from api.schemas.subjects import SUBJECT_ID
 from api.schemas.tenants import TENANT_ID
 from domain.values import DataRequestKind, RequestChannel

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Body, Moment, body_config, examples
+from api.schemas.base import Body, Moment, body_config, examples
 from api.schemas.tenants import TENANT_ID
 from domain.values import LegalBasis
 

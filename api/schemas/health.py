@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from api.schemas.common import examples
+from api.schemas.base import examples
 
 
 class Health(BaseModel):

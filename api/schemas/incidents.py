@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas.common import Body, Moment, Position, body_config, examples
+from api.schemas.base import Body, Moment, Position, body_config, examples
 from api.schemas.tenants import TENANT_ID
 
 INCIDENT_ID = "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"

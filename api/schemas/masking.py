@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.auth import Caller, Role
+from api.http.auth import Caller, Role
 from domain.personal import ERASED
 
 MASK = "***"

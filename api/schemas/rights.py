@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Moment, examples
+from api.schemas.base import Moment, examples
 from api.schemas.subjects import SUBJECT_ID
 
 RECEIPT = {

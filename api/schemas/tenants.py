@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Body, Moment, Position, body_config, examples
+from api.schemas.base import Body, Moment, Position, body_config, examples
 
 TENANT_ID = "3f2b8c1e-6a1d-4c1a-9f7e-2d6b1c0a9e55"
 

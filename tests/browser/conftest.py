@@ -83,7 +83,7 @@ class LiveServer:
         )
 
     def token(self, role: str, actor: str, tenant: object = None) -> str:
-        from api.auth import mint_token
+        from api.http.auth import mint_token
 
         return mint_token(self.settings, role, actor, tenant=tenant)
 

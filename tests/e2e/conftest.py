@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import mint_token
+from api.http.auth import mint_token
 from api.settings import Settings
 from domain.application import Ledger
 from domain.clock import MovableClock

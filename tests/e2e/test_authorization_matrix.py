@@ -18,7 +18,7 @@ import pytest
 
 from uuid import UUID
 
-from api.rights.unsubscribe import mint_token, unsubscribe_secret
+from api.services.unsubscribe import mint_token, unsubscribe_secret
 from tests.e2e.conftest import ROLES, Scene, World
 
 GIVEN = {"status": "given", "notice_version": "2026-01", "method": "web_form"}

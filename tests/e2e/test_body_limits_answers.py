@@ -1,4 +1,4 @@
-"""The body limits (api/limits.py) as a client sees them: a refused body is a whole problem
+"""The body limits (api/http/limits.py) as a client sees them: a refused body is a whole problem
 answer (RFC 9457) naming the path it was sent to and, for a 422, the body as the field and its
 location. Found by `make mutate`: both answers could lose their `instance`, and the 422 its
 field's location, with every test green. (The middleware on its own:

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api import idempotency
+from api.http import idempotency
 from tests.conftest import run_in_a_loop_of_its_own
 from tests.e2e.conftest import Api, problem
 

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from api import idempotency
+from api.http import idempotency
 from domain.clock import MovableClock
 from tests.e2e.conftest import Api, created
 

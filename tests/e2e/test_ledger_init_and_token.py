@@ -23,7 +23,7 @@ def ledger(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
         PYTHONPATH=str(REPO_ROOT), COLUMNS="200", **env,
     )
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], cwd=tmp_path, env=clean,
+        [sys.executable, "-m", "api.cli.main", *args], cwd=tmp_path, env=clean,
         capture_output=True, text=True, timeout=120, umask=0o022,
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api import auth
+from api.http import auth
 from tests.e2e.conftest import Api, problem
 
 OVER = "Bearer " + "a" * (8 * 1024)

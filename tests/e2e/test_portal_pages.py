@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import mint_token
+from api.http.auth import mint_token
 from api.portal.login_links import mint_login_link
 from api.settings import Settings
 from domain.clock import MovableClock

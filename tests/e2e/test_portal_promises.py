@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import mint_token
+from api.http.auth import mint_token
 from api.settings import Settings
 from tests.conftest import make_settings
 from tests.e2e.test_portal_pages import csrf_of, log_in

@@ -21,7 +21,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
-from api.auth import mint_token
+from api.http.auth import mint_token
 from domain.clock import MovableClock
 from tests.conftest import make_settings
 from tests.e2e.conftest import Api, fields_named

@@ -17,8 +17,8 @@ from uuid import UUID
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app as cli
-from api.rights.sweep import sweep
+from api.cli.main import app as cli
+from api.services.sweep import sweep
 from api.settings import get_settings
 from domain.clock import MovableClock
 from tests.conftest import make_settings

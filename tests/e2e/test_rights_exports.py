@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from api.rights.sweep import sweep
+from api.services.sweep import sweep
 from tests.e2e.conftest import Api, User, created, fields_named, ok, problem
 
 NAME, EMAIL = "Zoë Jansen", "zoe@example.org"

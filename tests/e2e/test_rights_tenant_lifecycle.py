@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from api.rights import access_log_csv
-from api.rights.sweep import sweep
+from api.services import access_log_csv
+from api.services.sweep import sweep
 from tests.e2e.conftest import Api, created, ok, problem
 
 # Why the officer reads a person's data: logged in the tenant's access log.

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from api.auth import mint_token
+from api.http.auth import mint_token
 from domain.clock import MovableClock
 from tests.conftest import make_settings
 

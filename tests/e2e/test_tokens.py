@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import CliRunner
 
 from api import keyfiles
-from api.cli import app as cli
+from api.cli.main import app as cli
 from api.settings import get_settings
 from domain.clock import MovableClock
 from tests.conftest import make_settings

@@ -3,7 +3,7 @@ a misspelt filter must not look like an answer to the question the client meant.
 
 from __future__ import annotations
 
-from api.problems import FieldProblem
+from api.http.problems import FieldProblem
 from tests.e2e.conftest import Api, created, fields_named, ok, problem
 
 

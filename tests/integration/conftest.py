@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from api.cli_projections import start_read_side
+from api.cli.projections import start_read_side
 from api.settings import Settings
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from tests.conftest import make_settings
 

@@ -1,9 +1,9 @@
 """A read model made to fail as a bug in its handler would, and mended again: for the tests of
-read models that stop alone (projections/failures.py)."""
+read models that stop alone (projections/read_models/failures.py)."""
 
 from __future__ import annotations
 
-from projections.database import Database
+from projections.storage.database import Database
 
 
 def break_inserts(db: Database, table: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from domain.clock import MovableClock
-from projections.merkle import verify_consistency, verify_inclusion
+from projections.merkle_log.rfc9162 import verify_consistency, verify_inclusion
 from tests.conftest import make_settings
 from tests.e2e.conftest import Api, User, fields_named, open_api, problem
 

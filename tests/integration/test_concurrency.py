@@ -10,7 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from api.wiring import open_stores
+from api.bootstrap import open_stores
 from domain.clock import MovableClock
 from tests.conftest import make_settings
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from domain.errors import DomainError
 from tests.conftest import make_settings

@@ -14,11 +14,11 @@ from uuid import UUID
 import pytest
 from openpyxl import load_workbook
 
-from api.rights.access_log_csv import access_log_csv
-from api.rights.delivery import deliver_export
-from api.rights.dossier import KINDS, build_dossier
-from api.rights.export_formats import render, sha256_hex, to_csv_zip, to_json, to_xlsx
-from api.wiring import Stores
+from api.services.access_log_csv import access_log_csv
+from api.services.delivery import deliver_export
+from api.services.dossier import KINDS, build_dossier
+from api.services.export_formats import render, sha256_hex, to_csv_zip, to_json, to_xlsx
+from api.bootstrap import Stores
 from domain.application import Ledger
 from domain.clock import MovableClock
 from domain.errors import InvalidInput, NotFound, StateConflict

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from api.wiring import Stores
-from projections.database import sqlite_path
+from api.bootstrap import Stores
+from projections.storage.database import sqlite_path
 
 NAME = "Zoë Verhoeven-Ångström"
 EMAIL = "zoe.verhoeven@example.org"
@@ -33,7 +33,7 @@ def _raw_bytes(settings: Settings) -> bytes:
 def test_erasing_a_subject_leaves_neither_email_nor_name_in_the_stored_bytes(
     durable_database_url: str, tmp_path: Path, clock
 ) -> None:
-    from api.wiring import open_stores
+    from api.bootstrap import open_stores
     from tests.conftest import make_settings
 
     settings = make_settings(durable_database_url, tmp_path / "var")
@@ -62,7 +62,7 @@ def test_erasing_a_subject_leaves_neither_email_nor_name_in_the_stored_bytes(
 def test_purging_a_tenant_leaves_none_of_its_or_its_subjects_plaintext_in_the_stored_bytes(
     durable_database_url: str, tmp_path: Path, clock
 ) -> None:
-    from api.wiring import open_stores
+    from api.bootstrap import open_stores
     from tests.conftest import make_settings
 
     settings = make_settings(durable_database_url, tmp_path / "var")
@@ -96,7 +96,7 @@ def test_purging_a_tenant_leaves_none_of_its_or_its_subjects_plaintext_in_the_st
 def test_the_key_table_keeps_a_fence_without_key_material_for_an_erased_subject(
     durable_database_url: str, tmp_path: Path, clock
 ) -> None:
-    from api.wiring import open_stores
+    from api.bootstrap import open_stores
     from domain.keys import KeyShredded
     from tests.conftest import make_settings
 

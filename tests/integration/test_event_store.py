@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from api.wiring import Stores
+from api.bootstrap import Stores
 from domain.errors import NotFound, SubjectErased
 from domain.personal import ERASED
 
@@ -24,7 +24,7 @@ def test_events_get_one_global_order_across_aggregates(stores: Stores) -> None:
 def test_a_subject_reads_back_decrypted_after_reopening_the_store(
     durable_database_url: str, tmp_path, clock
 ) -> None:
-    from api.wiring import open_stores
+    from api.bootstrap import open_stores
     from tests.conftest import make_settings
 
     settings = make_settings(durable_database_url, tmp_path / "var")
@@ -87,7 +87,7 @@ def test_every_command_answers_with_the_position_of_its_last_event_in_one_rising
 def test_everything_reads_back_after_reopening_the_store(
     durable_database_url: str, tmp_path, clock
 ) -> None:
-    from api.wiring import open_stores
+    from api.bootstrap import open_stores
     from tests.conftest import make_settings
 
     settings = make_settings(durable_database_url, tmp_path / "var")
@@ -152,7 +152,7 @@ def test_two_ledgers_on_one_store_changing_one_subject_at_once_both_succeed(
 ) -> None:
     import threading
 
-    from api.wiring import open_stores
+    from api.bootstrap import open_stores
     from tests.conftest import make_settings
 
     settings = make_settings(durable_database_url, tmp_path / "var")
@@ -197,7 +197,7 @@ def test_a_tampered_envelope_in_the_store_is_an_error_not_wrong_data(
 ) -> None:
     import json
 
-    from api.wiring import open_stores
+    from api.bootstrap import open_stores
     from domain.errors import StoredDataTampered
     from tests.conftest import make_settings
 

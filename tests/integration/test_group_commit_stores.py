@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from api.wiring import Stores
+from api.bootstrap import Stores
 from domain.group_commit import GroupCommitter
 
 

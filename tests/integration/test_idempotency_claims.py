@@ -7,8 +7,8 @@ then, it must hold, or two requests with one key would both run."""
 
 from __future__ import annotations
 
-from api.idempotency import BUSY, DONE, MINE, IdempotencyStore
-from api.wiring import Stores
+from api.http.idempotency import BUSY, DONE, MINE, IdempotencyStore
+from api.bootstrap import Stores
 from domain.clock import MovableClock
 
 def test_a_claim_without_an_answer_holds_for_two_minutes_then_is_free_again(

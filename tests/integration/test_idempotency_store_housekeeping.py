@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 
 
-from api import idempotency
-from api.idempotency import BUSY, DONE, MINE, Claim, IdempotencyStore
-from api.wiring import Stores
+from api.http import idempotency
+from api.http.idempotency import BUSY, DONE, MINE, Claim, IdempotencyStore
+from api.bootstrap import Stores
 from domain.clock import MovableClock
 
 

@@ -2,8 +2,8 @@
 be stored although the caller got an error. The crash itself is in
 tests/reliability/test_database_outage.py; here the lost answer is played directly.
 
-- An event insert, which the eventsourcing library retries (projections/in_doubt_commits.py).
-- An `Idempotency-Key` claim, which would hold the key "still running" (api/idempotency.py).
+- An event insert, which the eventsourcing library retries (projections/storage/in_doubt_commits.py).
+- An `Idempotency-Key` claim, which would hold the key "still running" (api/http/idempotency.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from api import idempotency
-from api.idempotency import BUSY, MINE, IdempotencyStore
-from api.wiring import Stores
+from api.http import idempotency
+from api.http.idempotency import BUSY, MINE, IdempotencyStore
+from api.bootstrap import Stores
 from domain.clock import MovableClock
 
 

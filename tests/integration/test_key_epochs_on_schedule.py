@@ -10,14 +10,14 @@ from uuid import UUID
 
 import pytest
 
-from api.rights.key_epochs import close_epoch, close_epoch_if_due
-from api.rights.sweep import start_sweeper, sweep
-from api.wiring import Stores, open_stores
+from api.services.key_epochs import close_epoch, close_epoch_if_due
+from api.services.sweep import start_sweeper, sweep
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from domain.tenant import Tenant
-from projections import rebuild
-from projections.all_read_models import read_model_projections
-from projections.read_models import ReadModels
+from projections.read_models import rebuild
+from projections.read_models.all_read_models import read_model_projections
+from projections.read_models.queries.answers import ReadModels
 from tests.conftest import make_settings
 
 

@@ -1,4 +1,4 @@
-"""The stored key store (projections/keystore.py) at its edges, on every store: a tenant's purge
+"""The stored key store (projections/storage/key_store.py) at its edges, on every store: a tenant's purge
 destroys exactly its keys; a read that meets an epoch close half-way still finds the key (or
 finds it shredded); a store without a key epoch says how to open one. Found by `make mutate`:
 no in-process test reached the tenant shredding, and the re-read after a KEK vanished mid-read
@@ -12,14 +12,14 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from api.wiring import Stores
+from api.bootstrap import Stores
 from domain.clock import MovableClock
 from domain.key_epochs import EpochPolicy
 from domain.keys import KeyEncryptionKey, KeyShredded
-from projections.database import open_database
-from projections.key_directory import KeyDirectory
-from projections.key_epochs import KeyEpochs
-from projections.keystore import NoKeyEpoch, SqlKeyStore
+from projections.storage.database import open_database
+from projections.storage.key_directory import KeyDirectory
+from projections.storage.key_epochs import KeyEpochs
+from projections.storage.key_store import NoKeyEpoch, SqlKeyStore
 
 
 def _wrapped_key(stores: Stores, owner: UUID) -> bytes | None:
@@ -194,7 +194,7 @@ def test_a_key_store_without_a_key_epoch_refuses_keys_and_says_how_to_open_it(
             with pytest.raises(NoKeyEpoch) as refused:
                 attempt()
             assert str(refused.value) == (
-                "the key store has no key epoch yet: open it with api.wiring.open_stores"
+                "the key store has no key epoch yet: open it with api.bootstrap.open_stores"
             )
     finally:
         db.close()

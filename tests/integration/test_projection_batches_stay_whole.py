@@ -1,5 +1,5 @@
 """A healthy batch is applied whole: one transaction for every read model, no warning. The
-fallback for a batch that fails (each read model apart, projections/failures.py) leaves the same
+fallback for a batch that fails (each read model apart, projections/read_models/failures.py) leaves the same
 rows, so a runner that fell back on every batch would pass every test that only looks at rows;
 it would also warn on every batch, take a transaction per read model and stop a read model for
 an outage. These tests look at what the operator sees: the log, the positions, the failures."""
@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from api.wiring import Stores
-from projections.projection import Projection
-from projections.rebuild import check
-from projections.runner import ProjectionRunner
+from api.bootstrap import Stores
+from projections.read_models.base import Projection
+from projections.read_models.rebuild import check
+from projections.read_models.runner import ProjectionRunner
 
 APART = "applying each read model apart"
 

@@ -2,7 +2,7 @@
 restarted: after the kill the read models are exactly as of the committed position, and after
 the restart every row is what a fresh rebuild makes. Real processes, SQLite and PostgreSQL.
 
-The kill comes from the runner's crash points (projections/crash_points.py), not from outside:
+The kill comes from the runner's crash points (projections/read_models/crash_points.py), not from outside:
 a signal sent from here lands wherever the scheduler puts it, which hid a runner that commits
 the rows and the position in two transactions (docs/mutations/projection-two-transactions.patch
 is that runner; "before-commit" catches it)."""
@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from api.cli_projections import start_read_side
+from api.cli.projections import start_read_side
 from api.settings import Settings
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from domain.subject import Subject
-from projections.crash_points import CRASH_VARIABLE
-from projections.rebuild import check
-from projections.runner import BATCH_SIZE
+from projections.read_models.crash_points import CRASH_VARIABLE
+from projections.read_models.rebuild import check
+from projections.read_models.runner import BATCH_SIZE
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.slow
@@ -88,7 +88,7 @@ class _Worker:
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "worker", "--no-sealer"],
+                [sys.executable, "-m", "api.cli.main", "worker", "--no-sealer"],
                 cwd=log.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
             )
 

@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.cli_projections import start_read_side
+from api.cli.projections import start_read_side
 from api.settings import Settings
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
-from projections.rebuild import check, rebuild
+from projections.read_models.rebuild import check, rebuild
 from tests.conftest import make_settings
 
 

@@ -16,12 +16,12 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.cli_projections import start_read_side
+from api.cli.main import app
+from api.cli.projections import start_read_side
 from api.settings import Settings, get_settings
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
-from projections.runner import ProjectionRunner, group_lock_key
+from projections.read_models.runner import ProjectionRunner, group_lock_key
 from tests.conftest import _conninfo, a_new_database, make_settings
 
 pytestmark = pytest.mark.postgres

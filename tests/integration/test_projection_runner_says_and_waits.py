@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from api.wiring import Stores
-from projections.runner import ProjectionRunner
+from api.bootstrap import Stores
+from projections.read_models.runner import ProjectionRunner
 from tests.integration.failing_read_model import break_inserts, mend
 
 

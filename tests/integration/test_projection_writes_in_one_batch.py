@@ -15,10 +15,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from projections import projection
-from projections.database import Database, open_database
-from projections.projection import Writes
-from projections.tables import Table
+from projections.read_models import base as projection
+from projections.storage.database import Database, open_database
+from projections.read_models.base import Writes
+from projections.read_models.tables import Table
 
 ITEMS = Table(
     "test_batch_items",

@@ -9,10 +9,10 @@ from uuid import UUID
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
-from api.cli_projections import start_read_side
+from api.cli.main import app
+from api.cli.projections import start_read_side
 from api.settings import Settings, get_settings
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from tests.conftest import make_settings
 

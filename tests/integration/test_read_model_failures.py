@@ -15,14 +15,14 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import app as cli
-from api.cli_projections import start_read_side
+from api.cli.main import app as cli
+from api.cli.projections import start_read_side
 from api.settings import Settings, get_settings
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.access import AccessRequest
 from domain.clock import MovableClock
-from projections import failures
-from projections.rebuild import check, rebuild
+from projections.read_models import failures
+from projections.read_models.rebuild import check, rebuild
 from tests.conftest import make_settings
 from tests.integration.failing_read_model import break_inserts, mend
 

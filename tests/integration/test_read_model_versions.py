@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from domain.tenant import Tenant
-from projections.projection import Handler, Projection, Writes
-from projections.runner import ProjectionRunner
-from projections.tables import VERSIONS_TABLE, Table
+from projections.read_models.base import Handler, Projection, Writes
+from projections.read_models.runner import ProjectionRunner
+from projections.read_models.tables import VERSIONS_TABLE, Table
 from tests.conftest import make_settings
 
 NOTES_V1 = Table(

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from api.cli_projections import start_read_side
-from api.wiring import Stores, open_stores
+from api.cli.projections import start_read_side
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
-from projections.rebuild import check, rebuild
+from projections.read_models.rebuild import check, rebuild
 from tests.conftest import make_settings
 
 PURPOSES = ("info_mail", "product_mail", "profiling")

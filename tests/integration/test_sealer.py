@@ -15,15 +15,15 @@ from eventsourcing.persistence import Notification
 
 from api import keyfiles
 from api.settings import Settings
-from api.wiring import Stores, open_stores
-from projections import merkle
-from projections.checkpoints import load_public_key, public_key_pem, signature_holds
-from projections.database import open_database
-from projections.leaves import leaf_bytes, notification_leaf_hash
-from projections.merkle import leaf_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion
-from projections.merkle_store import latest_checkpoint, leaf_hashes
-from projections.proofs import Proofs
-from projections.sealer import Sealer
+from api.bootstrap import Stores, open_stores
+from projections.merkle_log import rfc9162 as merkle
+from projections.merkle_log.checkpoints import load_public_key, public_key_pem, signature_holds
+from projections.storage.database import open_database
+from projections.merkle_log.leaves import leaf_bytes, notification_leaf_hash
+from projections.merkle_log.rfc9162 import leaf_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion
+from projections.merkle_log.store import latest_checkpoint, leaf_hashes
+from projections.merkle_log.proofs import Proofs
+from projections.merkle_log.sealer import Sealer
 from tests.conftest import make_settings
 
 

@@ -1,4 +1,4 @@
-"""The sealer's bounds (projections/sealer.py): it signs a checkpoint over the very first event
+"""The sealer's bounds (projections/merkle_log/sealer.py): it signs a checkpoint over the very first event
 too, keeps its intervals within the configured delay bound, and refuses settings that could
 never keep one. Found by `make mutate`: a log of one event that never got a checkpoint, and
 intervals clamped wrongly or not at all, passed every test."""
@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from api import keyfiles
-from api.cli_audit import make_sealer
+from api.cli.audit import make_sealer
 from api.settings import Settings
-from api.wiring import Stores, open_stores
-from projections.merkle import root_from_leaf_hashes
-from projections.merkle_store import NODE_STRIDE, latest_checkpoint, leaf_hashes
-from projections.sealer import Sealer
+from api.bootstrap import Stores, open_stores
+from projections.merkle_log.rfc9162 import root_from_leaf_hashes
+from projections.merkle_log.store import NODE_STRIDE, latest_checkpoint, leaf_hashes
+from projections.merkle_log.sealer import Sealer
 from tests.conftest import make_settings
 
 

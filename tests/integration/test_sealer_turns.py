@@ -13,11 +13,11 @@ from typing import Any
 import psycopg
 import pytest
 
-import projections.sealer as sealer_module
+import projections.merkle_log.sealer as sealer_module
 from api import keyfiles
 from api.settings import Settings
-from api.wiring import Stores, open_stores
-from projections.sealer import Sealer
+from api.bootstrap import Stores, open_stores
+from projections.merkle_log.sealer import Sealer
 from tests.conftest import _conninfo, make_settings, with_database
 
 

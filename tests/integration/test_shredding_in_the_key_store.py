@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from api.wiring import Stores
+from api.bootstrap import Stores
 from domain.keys import KeyShredded
 
 

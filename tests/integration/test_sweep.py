@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from api.rights.sweep import ACTOR, start_sweeper, sweep
-from api.rights.unsubscribe import UnsubscribeLinkInvalid, unsubscribe
-from api.wiring import Stores
+from api.services.sweep import ACTOR, start_sweeper, sweep
+from api.services.unsubscribe import UnsubscribeLinkInvalid, unsubscribe
+from api.bootstrap import Stores
 from domain.access import AccessRequest
 from domain.application import Ledger
 from domain.clock import MovableClock
@@ -224,7 +224,7 @@ def test_the_background_sweeper_expires_what_falls_due_while_the_server_runs() -
 def test_with_the_read_models_caught_up_the_sweep_finds_the_same_work_and_then_none(
     stores: Stores, settings, clock: MovableClock
 ) -> None:
-    from projections.read_side import open_read_side
+    from projections.read_models.read_side import open_read_side
 
     ledger = stores.ledger
     tenant = ledger.open_tenant("Acme", "officer").aggregate
@@ -263,7 +263,7 @@ def test_ledger_worker_with_sweep_expires_what_falls_due_and_stops_cleanly(tmp_p
     from pathlib import Path
 
     from api import keyfiles
-    from api.wiring import open_stores
+    from api.bootstrap import open_stores
     from tests.conftest import make_settings
 
     url = f"sqlite:///{tmp_path}/ledger.sqlite"
@@ -278,7 +278,7 @@ def test_ledger_worker_with_sweep_expires_what_falls_due_and_stops_cleanly(tmp_p
         tenant = stores.ledger.open_tenant("Acme", "officer").aggregate
         request = stores.ledger.request_access(tenant.id, "staff-1", "read", ["o"], "t").aggregate
         worker = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "worker", "--no-sealer", "--sweep"],
+            [sys.executable, "-m", "api.cli.main", "worker", "--no-sealer", "--sweep"],
             cwd=Path(__file__).resolve().parents[2], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
@@ -302,9 +302,9 @@ def test_ledger_worker_with_sweep_expires_what_falls_due_and_stops_cleanly(tmp_p
 def test_the_purge_is_in_the_tenants_access_log_and_a_rebuild_gives_the_same_rows(
     stores: Stores, clock: MovableClock
 ) -> None:
-    from projections import rebuild
-    from projections.all_read_models import read_model_projections
-    from projections.read_models import ReadModels
+    from projections.read_models import rebuild
+    from projections.read_models.all_read_models import read_model_projections
+    from projections.read_models.queries.answers import ReadModels
 
     ledger = stores.ledger
     tenant = ledger.open_tenant("Acme", "officer").aggregate

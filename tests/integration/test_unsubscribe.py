@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 
 from api import keyfiles
-from api.rights.unsubscribe import (
+from api.services.unsubscribe import (
     UnsubscribeLinkInvalid,
     confirmation_page,
     list_unsubscribe_headers,
@@ -22,7 +22,7 @@ from api.rights.unsubscribe import (
     unsubscribe_with_token,
 )
 from api.settings import Settings
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from domain.errors import InvalidInput, NotFound
 from tests.conftest import make_settings

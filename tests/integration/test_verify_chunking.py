@@ -1,4 +1,4 @@
-"""`ledger verify` reads events, leaves and hashes a chunk at a time (projections/verify.py);
+"""`ledger verify` reads events, leaves and hashes a chunk at a time (projections/audit/verify.py);
 where the chunks end must never change what it finds: the same report, problem for problem,
 whatever the chunk sizes, on an untouched log and on one tampered in several ways at once."""
 
@@ -11,10 +11,10 @@ import pytest
 
 from api import keyfiles
 from api.settings import Settings
-from api.wiring import Stores
-from projections.leaves import notification_leaf_hash
-from projections.sealer import Sealer
-from projections.verify import Report, verify_log
+from api.bootstrap import Stores
+from projections.merkle_log.leaves import notification_leaf_hash
+from projections.merkle_log.sealer import Sealer
+from projections.audit.verify import Report, verify_log
 
 SIZES = [{"chunk": 1}, {"chunk": 3, "leaf_chunk": 1}, {"chunk": 7, "leaf_chunk": 5}, {"chunk": 1000, "leaf_chunk": 4}]
 
@@ -101,8 +101,8 @@ def test_leaves_go_on_from_the_last_window_when_the_connection_is_lost_on_postgr
 ) -> None:
     import psycopg
 
-    from projections import merkle_store
-    from projections.merkle_store import iter_leaves, read_state
+    from projections.merkle_log import store as merkle_store
+    from projections.merkle_log.store import iter_leaves, read_state
 
     assert sealed.db.dialect == "postgresql"
     end = read_state(sealed.db).tree.size

@@ -1,4 +1,4 @@
-"""`ledger verify` reads the events table itself on SQLite and PostgreSQL (projections/event_rows.py
+"""`ledger verify` reads the events table itself on SQLite and PostgreSQL (projections/audit/event_rows.py
 `event_source`), without building the recorder's Notification objects, and hashes the rows a
 chunk at a time. These tests hold it to reading exactly what the recorder's
 `select_notifications` reads, and to hashing it as the sealer does, on every store, including
@@ -12,9 +12,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from api.wiring import Stores
-from projections.leaves import notification_leaf_hash
-from projections.event_rows import EventSource, event_batches, event_source
+from api.bootstrap import Stores
+from projections.merkle_log.leaves import notification_leaf_hash
+from projections.audit.event_rows import EventSource, event_batches, event_source
 
 
 def _some_events(stores: Stores, subjects: int = 6) -> None:
@@ -125,7 +125,7 @@ def test_both_durable_stores_give_the_canonical_uuid_text(durable_stores: Stores
 
 @pytest.fixture
 def sqlite_stores(tmp_path: Any, clock: Any) -> Iterator[Stores]:
-    from api.wiring import open_stores
+    from api.bootstrap import open_stores
     from tests.conftest import make_settings
 
     stores = open_stores(make_settings(f"sqlite:///{tmp_path}/ledger.sqlite", tmp_path / "var"), clock=clock)
@@ -172,8 +172,8 @@ def test_a_connection_lost_mid_pass_on_postgres_goes_on_from_the_last_chunk_hand
 ) -> None:
     import psycopg
 
-    import projections.event_rows as event_rows
-    from api.wiring import open_stores
+    import projections.audit.event_rows as event_rows
+    from api.bootstrap import open_stores
     from tests.conftest import make_settings
 
     stores = open_stores(make_settings(pg_url, tmp_path / "var"), clock=clock)

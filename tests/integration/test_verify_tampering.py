@@ -13,11 +13,11 @@ from typer.testing import CliRunner, Result
 
 from api import keyfiles
 from api.settings import Settings, get_settings
-from api.wiring import Stores, open_stores
-from projections.leaves import leaf_bytes
-from projections.merkle import leaf_hash, verify_consistency, verify_inclusion
-from projections.proofs import Proofs
-from projections.sealer import Sealer
+from api.bootstrap import Stores, open_stores
+from projections.merkle_log.leaves import leaf_bytes
+from projections.merkle_log.rfc9162 import leaf_hash, verify_consistency, verify_inclusion
+from projections.merkle_log.proofs import Proofs
+from projections.merkle_log.sealer import Sealer
 from tests.conftest import make_settings
 
 SUBJECTS = 8
@@ -46,7 +46,7 @@ def _seal(stores: Stores, settings: Settings) -> None:
 
 
 def run_verify(settings: Settings, *options: str) -> Result:
-    from api.cli import app
+    from api.cli.main import app
 
     env = {"LEDGER_DATABASE_URL": settings.database_url, "LEDGER_DATA_DIR": str(settings.data_dir)}
     get_settings.cache_clear()
@@ -211,7 +211,7 @@ def test_verify_accepts_the_published_key_and_refuses_checkpoints_under_another(
 ) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from projections.checkpoints import public_key_pem, public_key_raw_base64
+    from projections.merkle_log.checkpoints import public_key_pem, public_key_raw_base64
 
     published = tmp_path / "published.pem"
     published.write_text(public_key_pem(keyfiles.signing_key(durable_settings)))

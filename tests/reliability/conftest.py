@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from api import keyfiles
-from api.auth import mint_token
+from api.http.auth import mint_token
 from api.settings import Settings
 from tests.conftest import make_settings
 from tests.reliability.throwaway_postgres import (  # noqa: F401 (the fixture, and names tests import from here)
@@ -41,7 +41,7 @@ STOP_TIMEOUT = 20.0
 
 def conninfo(database_url: str) -> str:
     """libpq's key=value form of a postgresql:// URL, for psycopg.connect."""
-    from projections.database import postgres_parts
+    from projections.storage.database import postgres_parts
 
     return " ".join(f"{k}={v}" for k, v in postgres_parts(database_url).items() if v)
 
@@ -144,7 +144,7 @@ class LedgerProcesses:
         log_path = self.base / f"{name}.log"
         with log_path.open("wb") as log:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", *args], cwd=self.base, env=env,
+                [sys.executable, "-m", "api.cli.main", *args], cwd=self.base, env=env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         process = LedgerProcess(name, popen, log_path, port)
@@ -165,7 +165,7 @@ class LedgerProcesses:
 
     def cli(self, database_url: str, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "api.cli", *args], cwd=self.base,
+            [sys.executable, "-m", "api.cli.main", *args], cwd=self.base,
             env=self.env(database_url, "ledger-cli", COLUMNS="200"),
             capture_output=True, text=True, timeout=timeout,
         )

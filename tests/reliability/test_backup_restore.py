@@ -24,16 +24,18 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api import cli_backup, keyfiles
+from api.cli import backup as cli_backup
+
+from api import keyfiles
 from api.app import create_app
-from api.cli import app as cli
+from api.cli.main import app as cli
 from api.settings import Settings, get_settings
-from api.wiring import open_stores
+from api.bootstrap import open_stores
 from domain.clock import MovableClock
-from projections.all_read_models import read_model_projections
-from projections.database import postgres_parts
-from projections.sealed_columns import ColumnSealer, email_lookup_key
-from projections.tables import TRACKING_TABLE
+from projections.read_models.all_read_models import read_model_projections
+from projections.storage.database import postgres_parts
+from projections.read_models.sealed_columns import ColumnSealer, email_lookup_key
+from projections.read_models.tables import TRACKING_TABLE
 from tests.conftest import make_settings, with_database
 from tests.e2e.conftest import Scene
 

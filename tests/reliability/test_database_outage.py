@@ -10,7 +10,7 @@ every write answered 201 is in the log once, and its retry is answered the same 
 crashes lose what was never on the disk: a ledger that answered 201 before its commit was
 durable (docs/mutations/synchronous-commit-off.patch) passes the clean restart and fails them.
 A crash may also cut a commit's answer off after the commit itself (projections/
-in_doubt_commits.py and api/idempotency.py `_claim` say what the ledger then does).
+in_doubt_commits.py and api/http/idempotency.py `_claim` say what the ledger then does).
 
 A request cut off by the outage may leave its Idempotency-Key claimed and unanswered;
 tests/integration/test_idempotency_claims.py shows that such a claim lapses after two minutes
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from api.wiring import open_stores
+from api.bootstrap import open_stores
 from tests.reliability.conftest import (
     LedgerProcesses,
     ThrowawayPostgres,

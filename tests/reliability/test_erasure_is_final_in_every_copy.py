@@ -41,10 +41,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from typer.testing import CliRunner
 
-from api.cli import app as cli
-from api.rights.key_epochs import EpochClose, close_epoch
+from api.cli.main import app as cli
+from api.services.key_epochs import EpochClose, close_epoch
 from api.settings import get_settings
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from domain.keys import KeyEncryptionKeyMissing
 from domain.personal import ERASED

@@ -23,8 +23,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
-from api.auth import mint_token
-from api.limits import nested_deeper_than
+from api.http.auth import mint_token
+from api.http.limits import nested_deeper_than
 from domain.clock import MovableClock
 from tests.conftest import make_settings
 from tests.e2e.conftest import (  # noqa: F401  (fixtures)

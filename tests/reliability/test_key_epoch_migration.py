@@ -29,12 +29,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.auth import mint_token
-from api.cli import app as cli
+from api.http.auth import mint_token
+from api.cli.main import app as cli
 from api.settings import Settings, get_settings
-from api.wiring import open_stores
-from projections.key_directory import KeyDirectory
-from projections.key_epochs import KeyEpochs, MasterKeyNeeded
+from api.bootstrap import open_stores
+from projections.storage.key_directory import KeyDirectory
+from projections.storage.key_epochs import KeyEpochs, MasterKeyNeeded
 from tests.conftest import make_settings
 from tests.reliability.conftest import conninfo
 
@@ -374,7 +374,7 @@ def test_a_store_from_before_epochs_given_another_master_key_fails_naming_it_and
     message = f"{type(raised.value).__name__}: {raised.value}"
     assert "master key" in message.lower(), (
         "PRODUCT BUG: a store from before epochs opened with the wrong master key fails with "
-        f"a bare {message!r} (projections/key_epochs.py, KeyEpochs._migrate unwraps the root "
+        f"a bare {message!r} (projections/storage/key_epochs.py, KeyEpochs._migrate unwraps the root "
         "with `master.unwrap(...)` and lets cryptography's InvalidTag out), where the version "
         "before said MasterKeyMismatch: 'the configured master key does not open this store's "
         "keys ...'. Nothing tells the operator which key is wrong."
@@ -414,7 +414,7 @@ def test_a_migration_interrupted_on_the_first_start_is_finished_by_the_next_star
         f"{where}, the next start (and `ledger keys migrate`, which said {said!r}) left the "
         f"store with epochs {epochs} and its live "
         f"data keys at epochs {left}, still wrapped by the master key: KeyEpochs.start "
-        "(projections/key_epochs.py) returns False as soon as any key_epochs row exists, and "
+        "(projections/storage/key_epochs.py) returns False as soon as any key_epochs row exists, and "
         "KeyEpochs._migrate records epoch 0 in its own transaction before it opens epoch 1 and "
         "re-wraps, so a migration cut short after that transaction is never finished."
     )

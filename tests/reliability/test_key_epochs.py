@@ -23,10 +23,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.auth import mint_token
-from api.cli import app as cli
+from api.http.auth import mint_token
+from api.cli.main import app as cli
 from api.settings import Settings, get_settings
-from api.wiring import open_stores
+from api.bootstrap import open_stores
 from domain.clock import MovableClock
 from domain.keys import KeyEncryptionKey
 from tests.conftest import make_settings

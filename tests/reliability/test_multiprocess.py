@@ -17,9 +17,9 @@ import psycopg
 import pytest
 
 from api import keyfiles
-from api.wiring import open_stores
-from projections.runner import group_lock_key
-from projections.sealer import SEALER_LOCK_KEY
+from api.bootstrap import open_stores
+from projections.read_models.runner import group_lock_key
+from projections.merkle_log.sealer import SEALER_LOCK_KEY
 from tests.conftest import make_settings
 from tests.reliability.conftest import LedgerProcesses, conninfo, wait_until
 

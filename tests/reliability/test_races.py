@@ -18,7 +18,7 @@ import httpx
 import psycopg
 import pytest
 
-from api.wiring import Stores, open_stores
+from api.bootstrap import Stores, open_stores
 from tests.conftest import make_settings, with_database
 from tests.reliability.conftest import AUTH_SECRET, LedgerProcess, LedgerProcesses, conninfo
 

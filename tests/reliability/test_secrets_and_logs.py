@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 
 from api import keyfiles
 from api.app import create_app
-from api.auth import mint_token
+from api.http.auth import mint_token
 from api.logging_setup import REDACTED, redact
 from api.portal.login_links import mint_login_link
 from api.settings import Settings

@@ -1,5 +1,5 @@
 """`ledger serve --workers N`: every worker listens on a socket of its own on the one port
-(api/cli_serve.py), so connections spread over them, and the port is still guarded against a
+(api/cli/serve.py), so connections spread over them, and the port is still guarded against a
 second server."""
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ import httpx
 import pytest
 
 from api.settings import Settings
-from api.wiring import open_stores
+from api.bootstrap import open_stores
 from tests.reliability.conftest import LedgerProcess, LedgerProcesses, wait_until
 
 WRITERS = 4

@@ -1,4 +1,4 @@
-"""`BodyLimits` (api/limits.py) on its own, driven as ASGI middleware with the messages a server
+"""`BodyLimits` (api/http/limits.py) on its own, driven as ASGI middleware with the messages a server
 sends: a body is refused at one byte over the limit and admitted at the limit, a declared
 length is refused before a byte is read, an admitted body reaches the application exactly as
 sent (then what the server sends next), a client that goes away mid-body runs nothing, only
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from api.limits import BodyLimits, nested_deeper_than
+from api.http.limits import BodyLimits, nested_deeper_than
 from tests.conftest import run_in_a_loop_of_its_own
 
 Message = dict[str, Any]

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from projections.checkpoints import (
+from projections.merkle_log.checkpoints import (
     Checkpoint,
     checkpoint_text,
     load_public_key,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from domain.key_epochs import EpochPolicy, is_final
-from projections.key_directory import KeyDirectory
+from projections.storage.key_directory import KeyDirectory
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
 

@@ -12,7 +12,7 @@ from eventsourcing.persistence import Notification
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.leaves import (
+from projections.merkle_log.leaves import (
     fields_leaf_hash,
     leaf_bytes,
     leaf_bytes_from_digest,
@@ -22,7 +22,7 @@ from projections.leaves import (
     uuid_hex_leaf_hashes,
     uuid_text,
 )
-from projections.merkle import leaf_hash
+from projections.merkle_log.rfc9162 import leaf_hash
 
 ORIGINATOR = UUID("8c0d6b8e-3f0a-4c39-9d4e-2b7f1a6c5e10")
 STATE = b'{"actor":"officer-1","name":{"_pd_":"c2VjcmV0","k":"8c0d6b8e"}}'

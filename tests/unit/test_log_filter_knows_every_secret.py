@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from api import keyfiles
 from api.logging_setup import REDACTED, install_redaction, known_secrets, redact
 from api.settings import Settings
-from projections.key_directory import KeyDirectory
+from projections.storage.key_directory import KeyDirectory
 from tests.conftest import make_settings
 
 

@@ -1,4 +1,4 @@
-"""Known-answer and property tests for projections.merkle (RFC 9162 §2.1).
+"""Known-answer and property tests for projections.merkle_log.rfc9162 (RFC 9162 §2.1).
 
 The JSON vectors in tests/data/rfc9162 come from transparency-dev/merkle (see the README there):
 one case per file, hashes in standard base64, "proof" may be null, and wantErr marks the cases a
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from projections import merkle
-from projections.merkle import (
+from projections.merkle_log import rfc9162 as merkle
+from projections.merkle_log.rfc9162 import (
     EMPTY_ROOT,
     CompactRange,
     consistency_proof,

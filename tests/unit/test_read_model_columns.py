@@ -10,9 +10,9 @@ import pytest
 from domain.errors import InvalidInput
 from domain.keys import InMemoryKeyStore
 from domain.personal import ERASED
-from projections.paging import check_limit, decode_cursor, encode_cursor
-from projections.sealed_columns import UNREADABLE, ColumnSealer, email_hash, email_lookup_key
-from projections.tables import micros, moment
+from projections.read_models.queries.paging import check_limit, decode_cursor, encode_cursor
+from projections.read_models.sealed_columns import UNREADABLE, ColumnSealer, email_hash, email_lookup_key
+from projections.read_models.tables import micros, moment
 
 
 def test_a_cursor_gives_back_the_key_it_was_made_from() -> None:

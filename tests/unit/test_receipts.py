@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from api.rights.receipts import (
+from api.services.receipts import (
     Controller,
     consent_receipt,
     consent_receipts,

@@ -3,7 +3,7 @@
 It must run against commit 114b17c ("xlsx export: compress the file once ..."), the last
 version in which one master key (LEDGER_MASTER_KEY or the data dir's `master.key`) wrapped
 every data key. Run against a later version it refuses (it checks that `api.keyfiles` still
-has `master_key` and that `projections.key_epochs` does not exist yet). From the repository:
+has `master_key` and that `projections.storage.key_epochs` does not exist yet). From the repository:
 
     git worktree add /tmp/oldver 114b17c
     cd /tmp/oldver
@@ -13,8 +13,8 @@ has `master_key` and that `projections.key_epochs` does not exist yet). From the
     cd / && git -C /work/main worktree remove --force /tmp/oldver
 
 Everything is made through that version's own entry points: `ledger init` and `ledger seal`
-(its typer app, `api.cli.app`), and the HTTP API of `api.app.create_app` through FastAPI's
-TestClient, with bearer tokens minted by `api.auth.mint_token` as its tests do. The same
+(its typer app, `api.cli.main.app`), and the HTTP API of `api.app.create_app` through FastAPI's
+TestClient, with bearer tokens minted by `api.http.auth.mint_token` as its tests do. The same
 history is made twice, on a SQLite file and on a PostgreSQL database (created for the run
 and dropped after it has been dumped with `pg_dump --no-owner --no-privileges`). Both stores
 share one data dir, hence one master key, signing key and token secret.
@@ -68,13 +68,12 @@ ACCESS_REASON = "Invoice 2026-017 of Ann de Vries looks wrong"
 
 def _refuse_unless_before_epochs() -> None:
     from api import keyfiles
-
     try:
-        import projections.key_epochs  # noqa: F401
+        import projections.storage.key_epochs  # noqa: F401
     except ImportError:
         pass
     else:
-        sys.exit("projections.key_epochs exists: this is not the version before key epochs "
+        sys.exit("projections.storage.key_epochs exists: this is not the version before key epochs "
                  "(run with PYTHONPATH pointing at a checkout of commit 114b17c)")
     if not hasattr(keyfiles, "master_key"):
         sys.exit("api.keyfiles.master_key is missing: not the version before key epochs")
@@ -97,7 +96,7 @@ def _env(database_url: str, data_dir: Path) -> None:
 def _cli(*args: str) -> str:
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from api.cli.main import app
     from api.settings import get_settings
 
     get_settings.cache_clear()
@@ -114,7 +113,7 @@ def build_history() -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.auth import mint_token
+    from api.http.auth import mint_token
     from api.settings import get_settings
 
     settings = get_settings()
@@ -229,7 +228,7 @@ def checkpoint_sqlite(path: Path) -> None:
 
 
 def _conninfo(url: str) -> str:
-    from projections.database import postgres_parts
+    from projections.storage.database import postgres_parts
 
     return " ".join(f"{k}={v}" for k, v in postgres_parts(url).items() if v)
 

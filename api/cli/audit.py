@@ -1,0 +1,149 @@
+"""`ledger verify`, `ledger seal` and `ledger public-key`: the Merkle log from the command line.
+
+`make_sealer(stores, settings)` is how `ledger serve` (in-process, SQLite) and `ledger worker`
+(its own process, PostgreSQL) build the sealer they start and stop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from api.settings import Settings
+from api.bootstrap import Stores
+from projections.merkle_log.sealer import Sealer
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SHOWN_PROBLEMS = 10
+PROGRESS_STEP = 500
+
+
+def make_sealer(stores: Stores, settings: Settings) -> Sealer:
+    """The sealer for these stores, signing with the configured key and keeping the configured
+    delay bound (settings.checkpoint_delay_seconds). Call `.start()` / `.stop()` around serving."""
+    from api import keyfiles
+    return Sealer(
+        stores.ledger,
+        stores.db,
+        keyfiles.signing_key(settings),
+        checkpoint_interval=1.0,
+        max_delay=settings.checkpoint_delay_seconds,
+        poll_interval=settings.poll_interval_ms / 1000,
+    )
+
+
+def _public_key(settings: Settings, path: Path | None):  # -> Ed25519PublicKey
+    from api import keyfiles
+    from projections.merkle_log.checkpoints import load_public_key
+
+    if path is not None:
+        return load_public_key(path.read_bytes())
+    if settings.signing_key is None and not (settings.data_dir / keyfiles.SIGNING_KEY_FILE).exists():
+        # Generating a fresh key here would only make every signature look forged.
+        raise typer.BadParameter(
+            "no signing key is configured here: pass the published key with --public-key FILE",
+            param_hint="--public-key",
+        )
+    return keyfiles.signing_key(settings).public_key()
+
+
+def verify(
+    public_key: Path | None = typer.Option(
+        None, "--public-key", exists=True, dir_okay=False,
+        help="the published checkpoint key (PEM or base64 of 32 raw bytes); default: the configured signing key's",
+    ),
+) -> None:
+    """Recompute the Merkle log from the stored events and check every signed checkpoint.
+
+    Exits 0 only when everything holds; otherwise 1, naming the first bad position and what is
+    wrong (changed, missing, reordered, extra, bad signature)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from api.settings import get_settings
+    from api.bootstrap import open_stores
+    from projections.audit.verify import verify_log
+
+    settings = get_settings()
+    key = _public_key(settings, public_key)
+    console = Console(soft_wrap=True)
+    stores = open_stores(settings)
+    try:
+        total = stores.ledger.recorder.max_notification_id() or 0
+        with Progress(
+            TextColumn("verifying events"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True, disable=not console.is_terminal,
+        ) as progress:
+            task = progress.add_task("verify", total=total)
+            shown = [0]
+
+            def advance(notification_id: int) -> None:
+                # Redrawing for every event would cost more than hashing it.
+                if notification_id - shown[0] >= PROGRESS_STEP:
+                    shown[0] = notification_id
+                    progress.update(task, completed=min(notification_id, total))
+
+            report = verify_log(stores.ledger.recorder, stores.db, key, on_event=advance)
+            progress.update(task, completed=total)
+    finally:
+        stores.close()
+
+    console.print(
+        f"events read: {report.events}; sealed leaves checked: {report.sealed}; "
+        f"checkpoints checked: {report.checkpoints}; not yet sealed: {report.unsealed}"
+    )
+    first = report.first
+    if first is None:
+        console.print("[green]OK[/green]: every sealed event matches its leaf and every checkpoint's "
+                      "root and signature hold")
+        raise typer.Exit(EXIT_OK)
+    console.print(f"[red]FAILED[/red] at {first.describe()}", markup=True, highlight=False)
+    others = [p for p in report.problems if p is not first][: SHOWN_PROBLEMS - 1]
+    for problem in others:
+        console.print(f"  also {problem.describe()}", highlight=False)
+    if report.problem_count > len(others) + 1:
+        console.print(f"  ... {report.problem_count} problems in all")
+    raise typer.Exit(EXIT_FAILED)
+
+
+def seal() -> None:
+    """Seal every stored event not yet in the Merkle log and sign a checkpoint, once."""
+    from rich.console import Console
+
+    from api.settings import get_settings
+    from api.bootstrap import open_stores
+
+    settings = get_settings()
+    console = Console()
+    stores = open_stores(settings)
+    try:
+        sealer = make_sealer(stores, settings)
+        added = sealer.seal_pending()
+        standing_by = not sealer.active
+        size = sealer.tree_size
+        sealer.stop()
+    finally:
+        stores.close()
+    if standing_by:
+        console.print("another process holds the sealer lock and seals; nothing done here")
+    else:
+        console.print(f"sealed {added} new events; the log now holds {size}")
+
+
+def public_key(
+    raw: bool = typer.Option(False, "--raw", help="print the 32 raw bytes in base64 instead of PEM"),
+) -> None:
+    """Print the public key that checks the checkpoints' signatures, to publish to auditors."""
+    from api import keyfiles
+    from api.settings import get_settings
+    from projections.merkle_log.checkpoints import public_key_pem, public_key_raw_base64
+
+    key = keyfiles.signing_key(get_settings())
+    typer.echo(public_key_raw_base64(key) if raw else public_key_pem(key).rstrip("\n"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify)
+    app.command("seal")(seal)
+    app.command("public-key")(public_key)

@@ -1,0 +1,280 @@
+"""`ledger projections status | rebuild | check` and `ledger worker`, plus how a process starts
+its read side (`start_read_side`, used by `ledger serve` and `ledger worker`)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import typer
+
+from api.settings import Settings
+from api.bootstrap import Stores
+
+
+def start_read_side(
+    stores: Stores, settings: Settings, *, run_projections: bool = True, clock: Any = None
+) -> Any:
+    """The read models for this process, with their runner started in the background when
+    `run_projections`. Returns a `projections.read_models.read_side.ReadSideHandle`: `.read_models`, `.runner`,
+    `.stop()`. Stop it before `stores.close()`."""
+    from projections.read_models.read_side import open_read_side
+
+    return open_read_side(
+        stores.ledger, stores.db, stores.keys,
+        stores.keys.derivation_root(),
+        poll_interval=settings.poll_interval_ms / 1000, clock=clock,
+        run_projections=run_projections,
+    )
+
+
+def _open() -> tuple[Settings, Stores, list[Any]]:
+    from api.settings import get_settings
+    from api.bootstrap import open_stores
+    from projections.read_models.all_read_models import read_model_projections
+    from projections.read_models.sealed_columns import email_lookup_key
+
+    settings = get_settings()
+    stores = open_stores(settings)
+    lookup_key = email_lookup_key(stores.keys.derivation_root())
+    return settings, stores, read_model_projections(stores.keys, lookup_key)
+
+
+def _select(projections: list[Any], only: list[str] | None) -> list[Any]:
+    if not only:
+        return projections
+    known = {p.name: p for p in projections}
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown read model {', '.join(unknown)}; known: {', '.join(known)}",
+            param_hint="--only",
+        )
+    return [known[name] for name in only]
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        help="The read models: how far behind they are, rebuild them, check them "
+        "against the events.",
+        no_args_is_help=True,
+    )
+
+    @group.command()
+    def status() -> None:
+        """Each read model's position and how many events it is behind; a stopped read model
+        with the event it could not apply and the error. Exit 1 while one is stopped."""
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        from projections.read_models import failures
+        from projections.read_models.tables import create_bookkeeping_tables
+
+        _, stores, projections = _open()
+        try:
+            # Only reads: a status never changes a read model (no upgrade, no retry).
+            create_bookkeeping_tables(stores.db)
+            names = [p.name for p in projections]
+            positions, _ = failures.tracking(stores.db, names)
+            stopped = {f.name: f for f in failures.failures(stores.db, names)}
+            head = int(stores.ledger.recorder.max_notification_id() or 0)
+            table = Table(title=f"Read models (log head: {head})")
+            table.add_column("read model")
+            table.add_column("position", justify="right")
+            table.add_column("behind", justify="right")
+            for name, position in positions.items():
+                behind = max(0, head - position)
+                if name in stopped:
+                    table.add_row(name, str(position), f"[red]{behind}, stopped")
+                    continue
+                colour = "yellow" if behind else "green"
+                table.add_row(name, str(position), f"[{colour}]{behind}")
+            console = Console()
+            console.print(table)
+            for failure in stopped.values():
+                console.print(
+                    f"[red]✗ {escape(failure.describe())}[/red] (since "
+                    f"{failure.failed_at:%Y-%m-%d %H:%M:%S} UTC). The other read models go on; "
+                    "it is retried when a runner starts (deploy the fix, restart) or by "
+                    f"`ledger projections rebuild --only {failure.name}`.",
+                    highlight=False,
+                )
+            holder = _active_worker(stores)
+            if holder is not None:
+                console.print(holder)
+        finally:
+            stores.close()
+        if stopped:
+            raise typer.Exit(1)
+
+    @group.command()
+    def rebuild(
+        only: list[str] = typer.Option(
+            None, "--only", help="rebuild just this read model (repeatable)"
+        ),
+    ) -> None:
+        """Empty the read models and replay every event into them."""
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        from projections.read_models import rebuild as rebuilding
+        _, stores, projections = _open()
+        try:
+            chosen = _select(projections, only)
+            head = int(stores.ledger.recorder.max_notification_id() or 0)
+            with Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            ) as bar:
+                task = bar.add_task("replaying events", total=max(head, 1))
+                count = rebuilding.rebuild(
+                    stores.ledger, stores.db, chosen,
+                    progress=lambda _, position: bar.update(task, completed=position),
+                )
+                bar.update(task, completed=max(head, 1))
+            Console().print(
+                f"[green]Rebuilt[/green] {', '.join(p.name for p in chosen)} from {count} events"
+            )
+        finally:
+            stores.close()
+
+    @group.command()
+    def check(
+        only: list[str] = typer.Option(
+            None, "--only", help="check just this read model (repeatable)"
+        ),
+    ) -> None:
+        """Rebuild aside (a scratch schema or in-memory database) and report every row that
+        differs from the live read models. Exit 1 when one does."""
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        from projections.read_models import rebuild as rebuilding
+        _, stores, projections = _open()
+        console = Console()
+        try:
+            chosen = _select(projections, only)
+            head = int(stores.ledger.recorder.max_notification_id() or 0)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns) as bar:
+                task = bar.add_task("replaying aside", total=max(head, 1))
+                report = rebuilding.check(
+                    stores.ledger, stores.db, stores.keys, chosen,
+                    progress=lambda name, position: bar.update(
+                        task, description=f"replaying {name}", completed=position
+                    ),
+                )
+                bar.update(task, description="replayed", completed=max(head, 1))
+        finally:
+            stores.close()
+        if report.ok:
+            console.print(
+                f"[green]All {report.rows_compared} rows match the events[/green] "
+                f"(up to position {min(report.positions.values(), default=0)})"
+            )
+            return
+        for difference in report.differences:
+            console.print(f"[red]✗[/red] {difference.describe()}", markup=True, highlight=False)
+        console.print(f"[red]{len(report.differences)} rows differ from what the events say[/red]")
+        raise typer.Exit(1)
+
+    app.add_typer(group, name="projections")
+
+    @app.command()
+    def worker(
+        projections: bool = typer.Option(
+            True, "--projections/--no-projections", help="apply the read models"
+        ),
+        sealer: bool = typer.Option(True, "--sealer/--no-sealer", help="seal the Merkle log"),
+        sweep: bool = typer.Option(
+            False, "--sweep/--no-sweep", help="also apply what time has made due"
+        ),
+    ) -> None:
+        """Projections and the sealer in their own process, until SIGTERM or SIGINT.
+
+        PostgreSQL deployments run one or more: of several workers one applies the projections
+        and the others stand by, taking over if it dies."""
+        import logging
+
+        from rich.console import Console
+
+        from api.settings import get_settings
+        from api.bootstrap import open_stores
+
+        settings = get_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s"
+        )
+        from api import logging_setup
+        # The worker logs as much as the API: the same scrubbing of secrets and personal data.
+        logging_setup.install_redaction(logging_setup.known_secrets(settings))
+        stopping = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stopping.set())
+        stores = open_stores(settings)
+        read_side = start_read_side(stores, settings, run_projections=projections)
+        stops: list[Any] = [read_side.stop]
+        if sealer:
+            from api.cli.audit import make_sealer
+
+            running_sealer = make_sealer(stores, settings)
+            running_sealer.start()
+            stops.insert(0, running_sealer.stop)
+        if sweep:
+            from api.services.sweep import start_sweeper
+
+            thread, stop_sweeping = start_sweeper(
+                stores.ledger, read_side.read_models, settings.sweep_interval_seconds,
+                stores.epochs,
+            )
+            stops.insert(0, lambda: (stop_sweeping.set(), thread.join(10)))
+        console = Console(stderr=True)
+        parts = (("projections", projections), ("sealer", sealer), ("sweep", sweep))
+        doing = [name for name, on in parts if on]
+        console.print(
+            f"worker ({', '.join(doing) or 'nothing'}) on {_redacted(settings.database_url)}; "
+            "stop with SIGTERM"
+        )
+        try:
+            while not stopping.wait(0.5):
+                pass
+        finally:
+            # Each stops after its work in progress commits or rolls back: nothing half-applied.
+            for stop in stops:
+                stop()
+            stores.close()
+        console.print("worker stopped")
+
+
+def _active_worker(stores: Stores) -> str | None:
+    """On PostgreSQL: whether some process holds the projections' lock right now."""
+    from projections.read_models.runner import group_lock_key
+
+    if stores.db.dialect != "postgresql":
+        return None
+    key = group_lock_key("read_models") & 0xFFFFFFFFFFFFFFFF
+    # Advisory locks are per database: another ledger on the same server holds its own.
+    row = stores.db.fetchone(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid = %s AND objid = %s AND objsubid = 1 AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())",
+        (key >> 32, key & 0xFFFFFFFF),
+    )
+    if row is None:
+        return "[yellow]no process is applying the projections right now[/yellow]"
+    return f"projections applied by the process holding backend pid {row[0]}"
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url

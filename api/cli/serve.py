@@ -1,0 +1,175 @@
+"""`ledger serve` (the HTTP API under uvicorn) and `ledger token` (a bearer token for trying it)."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from api.http.auth import Role
+
+if TYPE_CHECKING:
+    import uvicorn
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    workers: int = typer.Option(1, "--workers", min=1, help="uvicorn worker processes"),
+) -> None:
+    """Serve the API. With SQLite it also runs the projections and the sealer in-process."""
+    import uvicorn
+    from rich.console import Console
+
+    from api import keyfiles
+    from api.http.header_limits import HeaderLimitedProtocol
+    from api.settings import get_settings
+
+    settings = get_settings()
+    keyfiles.ensure_all(settings)  # before the workers fork, so they all read the same keys
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"[bold]Compliance Ledger[/bold] on {base} (store: {settings.database_url})")
+    console.print(f"  API docs:  {base}/docs")
+    console.print("  a token:   .venv/bin/ledger token --role officer --actor olga")
+    console.print(
+        "             .venv/bin/ledger token --role customer --actor alice --tenant <id>"
+    )
+    options: dict[str, Any] = {
+        "factory": True, "host": host, "port": port, "workers": workers,
+        "log_level": settings.log_level.lower(),
+        "log_config": _log_config(settings.log_level.upper()),
+        # httptools, with limits on request headers: size (431) and time (slowloris)
+        "http": HeaderLimitedProtocol,
+    }
+    if workers == 1:
+        uvicorn.run("api.app:create_app", **options)
+    else:
+        _serve_workers(uvicorn.Config("api.app:create_app", **options))
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's own logging, plus the root logger at LEDGER_LOG_LEVEL, so that the ledger's
+    records (projections, the sealer, the sweep) and those of its libraries reach stderr too.
+    uvicorn applies it in every worker process; each record is scrubbed at birth there, by the
+    factory that create_app installs (api/logging_setup.py)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["named"] = {"format": "%(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["named"] = {
+        "formatter": "named", "class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+    }
+    config["root"] = {"handlers": ["named"], "level": level}
+    return config
+
+
+def _serve_workers(config: uvicorn.Config) -> None:
+    """uvicorn's supervisor (restarts, signals), but every worker listens on a socket of its
+    own (SO_REUSEPORT) and the kernel spreads new connections over them. With uvicorn's one
+    shared socket, whichever worker wakes first accepts every waiting connection: 32
+    keep-alive clients that connect at once all landed on one worker, the others idled."""
+    import logging
+
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    # The parent binds (without listening) first: a port in use fails here, once, with the
+    # usual message, and the port stays ours while workers come and go.
+    try:
+        reserved = _reserve_port(config.host, config.port)
+    except OSError as error:
+        logging.getLogger("uvicorn.error").error(error)
+        raise SystemExit(STARTUP_FAILURE) from None
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", config.host, config.port
+    )
+    try:
+        # Pickled into each spawned worker, where unpickling opens that worker's own socket.
+        listener: Any = _OwnListener(config.host, config.port)
+        Multiprocess(config, sockets=[listener]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        reserved.close()
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _reserve_port(host: str, port: int) -> socket.socket:
+    # SO_REUSEPORT would also share the port with another server that set it (a second
+    # `ledger serve` on the same port): an ordinary bind first, which shares with nobody,
+    # keeps "address already in use" for that.
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    return _reuse_port_socket(host, port)
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    # IPPROTO_TCP named, not left 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets
+    # that say they are TCP. A socket re-made in a spawned worker from uvicorn's shared one
+    # says 0, so every answer with a separate body write waited ~40 ms for a delayed ACK.
+    sock = socket.socket(_family(host), socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+class _OwnListener:
+    """Stands for "a socket of your own on host:port" in the list uvicorn hands each worker."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return _reuse_port_socket, (self.host, self.port)
+
+
+def token(
+    role: Role = typer.Option(..., "--role", help="staff, customer, officer, system or auditor"),
+    actor: str = typer.Option(..., "--actor", help="who the token speaks for (its `sub`)"),
+    tenant: str | None = typer.Option(None, "--tenant", help="the tenant id (customers only)"),
+    ttl: int = typer.Option(3600, "--ttl", min=1, help="seconds until it expires"),
+    login_link: bool = typer.Option(
+        False, "--login-link",
+        help="customers: print a signed link that logs into the portal instead of the token",
+    ),
+    link_ttl: int = typer.Option(900, "--link-ttl", min=1, help="seconds the link stays valid"),
+) -> None:
+    """Print a bearer token signed with the configured secret (or a portal login link).
+    Refuses when there is no secret yet: run `ledger init` first."""
+    from api import keyfiles
+    from api.http.auth import mint_token
+    from api.portal.login_links import mint_login_link
+    from api.settings import get_settings
+
+    settings = get_settings()
+    if not settings.auth_public_key:  # with RS256, mint_token itself says why it cannot
+        try:
+            keyfiles.existing_auth_secret(settings)
+        except keyfiles.NoAuthSecret as error:
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(1) from None
+    try:
+        token = mint_token(settings, role.value, actor, tenant=tenant, ttl=ttl)
+        typer.echo(mint_login_link(settings, token, ttl_seconds=link_ttl) if login_link else token)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(token)

@@ -1,0 +1,188 @@
+"""What routes ask FastAPI for: the ledger, the read side (caught up), the settings, the caller.
+
+Role checks come before any lookup, so a 403 never tells whether something exists; a
+customer asking about another tenant's anything gets 404 from the route itself.
+
+The dependencies are `async def` because none of them waits on anything (attribute lookups,
+and a JWT check that is CPU only and cached): FastAPI runs a plain `def` dependency in a
+worker thread, and those hand-offs (four or five per request) cost more event-loop time than
+the whole route. Waiting for the read side (`min_position`) holds no thread either: it
+sleeps on the event loop between short checks (api/http/read_waits.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from api.http.auth import BadToken, Caller, Role, TokenVerifier
+from api.http.read_waits import ReadWaits, beyond_the_last_event, reach
+from api.http.problems import ProblemException
+from api.settings import Settings
+from domain.application import Ledger
+from projections.read_models.queries.contract import ReadSide
+
+MAX_POSITION = 2**63 - 1
+RETRY_AFTER_SECONDS = "1"
+# Far above any real token (an IdP's with many claims is 1 to 2 KiB): a longer header is
+# refused before anything decodes or hashes it.
+MAX_AUTHORIZATION_BYTES = 8 * 1024
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="`Authorization: Bearer <JWT>`; get one with `ledger token --role R --actor A`",
+)
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_ledger(request: Request) -> Ledger:
+    return request.app.state.stores.ledger
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer` header, for code outside FastAPI's dependencies."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def caller_from_request(request: Request, credentials: str | None) -> Caller:
+    header = request.headers.get("authorization")
+    if header is not None and len(header) > MAX_AUTHORIZATION_BYTES:
+        raise ProblemException(
+            401, f"the Authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes; "
+            "send the bearer token alone",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    if credentials is None:
+        raise ProblemException(
+            401, "this needs a bearer token: Authorization: Bearer <JWT>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(credentials)
+    except BadToken as error:
+        raise ProblemException(
+            401, error.detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from None
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def authenticate(request: Request, credentials: Credentials) -> Caller:
+    return caller_from_request(request, credentials.credentials if credentials else None)
+
+
+def allow(*roles: Role) -> Callable[..., Awaitable[Caller]]:
+    """A dependency that lets only these roles through (403 for the others)."""
+    allowed = frozenset(roles)
+
+    # Authenticates itself rather than through `authenticate`: one dependency less to solve
+    # on every request (FastAPI's solving is a good part of a request's time).
+    async def gate(request: Request, credentials: Credentials) -> Caller:
+        caller = caller_from_request(request, credentials.credentials if credentials else None)
+        if caller.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise ProblemException(403, f"a {caller.role.value} may not do this (only: {names})")
+        return caller
+
+    return gate
+
+
+async def read_side(
+    request: Request,
+    min_position: Annotated[
+        int | None,
+        Query(
+            ge=0, le=MAX_POSITION,
+            description="answer only once the read side has reached this position "
+            "(the `position` a write answered): read-your-writes",
+        ),
+    ] = None,
+) -> ReadSide:
+    read: ReadSide | None = request.app.state.read
+    if read is None:
+        raise ProblemException(
+            503, "the read side is not running in this process",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    if min_position is not None:
+        state = request.app.state
+        waits: ReadWaits = state.read_waits
+        await reach(
+            read, state.stores.ledger, min_position, state.settings.read_wait_seconds, waits,
+            lambda: caller_key(request),
+        )
+    return read
+
+
+def caller_key(request: Request) -> str:
+    """Who is asking, for per-caller limits: the token's caller; without a valid token, the
+    client's address."""
+    token = bearer_token(request)
+    if token is not None:
+        try:
+            return caller_from_request(request, token).key
+        except ProblemException:
+            pass
+    return f"address:{request.client.host if request.client else 'unknown'}"
+
+
+async def current_ledger(
+    request: Request,
+    min_position: Annotated[
+        int | None,
+        Query(
+            ge=0, le=MAX_POSITION,
+            description="accepted as on every GET; this answer comes from the ledger "
+            "itself, which has every stored position (beyond the last one is a 422)",
+        ),
+    ] = None,
+) -> Ledger:
+    """For GETs answered from the events themselves: every position stored is reached. A
+    position beyond the last stored event is refused, as on every other GET."""
+    ledger: Ledger = request.app.state.stores.ledger
+    if min_position is not None and min_position > 0:
+        last = int(await run_in_threadpool(ledger.recorder.max_notification_id) or 0)
+        if min_position > last:
+            raise beyond_the_last_event(last)
+    return ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+CurrentLedgerDep = Annotated[Ledger, Depends(current_ledger)]
+ReadDep = Annotated[ReadSide, Depends(read_side)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Principal = Annotated[Caller, Depends(authenticate)]
+
+Officer = Annotated[Caller, Depends(allow(Role.OFFICER))]
+Auditor = Annotated[Caller, Depends(allow(Role.AUDITOR))]
+Staff = Annotated[Caller, Depends(allow(Role.STAFF))]
+Customer = Annotated[Caller, Depends(allow(Role.CUSTOMER))]
+System = Annotated[Caller, Depends(allow(Role.SYSTEM))]
+OfficerOrSystem = Annotated[Caller, Depends(allow(Role.OFFICER, Role.SYSTEM))]
+OfficerOrAuditor = Annotated[Caller, Depends(allow(Role.OFFICER, Role.AUDITOR))]
+TenantReader = Annotated[
+    Caller, Depends(allow(Role.OFFICER, Role.AUDITOR, Role.CUSTOMER))
+]
+"""Those who read a tenant's things: officers, auditors, and that tenant's own customers."""
+
+
+def not_found(what: str, ident: object) -> ProblemException:
+    # Worded like the domain's own NotFound, so that "not yours" and "not there" read the same.
+    return ProblemException(404, f"no {what} with id {ident}")
+
+
+def ensure_own_tenant(caller: Caller, owner_tenant_id: object, what: str, ident: object) -> None:
+    """A customer sees only its own tenant; anything else is 404 (never 403), so a customer
+    cannot even learn whether another tenant's thing exists."""
+    if caller.role is Role.CUSTOMER and str(owner_tenant_id) != str(caller.tenant):
+        raise not_found(what, ident)

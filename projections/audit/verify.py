@@ -1,0 +1,381 @@
+"""`ledger verify`: recompute the Merkle log from the stored events and check every signed checkpoint.
+
+One streaming pass merges three ordered streams - the events (by notification id), the sealed
+leaves (by leaf index) and the checkpoints (by tree size) - so memory stays flat for any log:
+
+  * each sealed leaf must have its event, under the same id, hashing to the same leaf
+    (else "missing" or "changed"); the leaf ids must rise (else "reordered");
+  * an event whose id lies inside the sealed range but has no leaf was slipped in ("extra");
+  * the stored leaf hashes are rolled through a CompactRange, and when it reaches a checkpoint's
+    size its root must equal the signed root ("changed": leaves and events rewritten together),
+    after the Ed25519 signature over the checkpoint text holds ("bad signature").
+
+Because every leaf is first matched against its event, rolling the *stored* leaves is the same as
+rolling the recomputed ones whenever all holds, and one damaged row is reported once instead of
+failing every later checkpoint too. Events beyond the sealed range are fine: not yet sealed.
+
+A second pass runs only when rows changed: it looks for the changed contents under another
+sealed position, to tell a reordering (contents swapped or moved) from a plain change.
+
+The first pass does per event only what it must - read the row, hash its state and its leaf,
+roll one node hash - so the rest happens a chunk at a time: the events are read as plain rows
+(`event_source`, projections/audit/event_rows.py) and hashed a chunk per comprehension, the matched leaf hashes go into
+the tree in bulk (`_Rolled`), and on PostgreSQL the next chunk of events and of leaves is asked
+for before the current one is hashed, so the server works meanwhile.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, Generic, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from projections.merkle_log.checkpoints import Checkpoint, signature_holds
+from projections.storage.database import Database
+from projections.audit.event_rows import NO_MORE_EVENTS, EventSource, Row, event_source, iter_events
+from projections.merkle_log.leaves import leaf_bytes_from_digest, state_digest
+from projections.merkle_log.rfc9162 import CompactRange, leaf_hash
+from projections.merkle_log.store import (
+    create_tables,
+    iter_checkpoints,
+    iter_leaves,
+    latest_checkpoint,
+    leaf_chunks,
+    read_state,
+)
+
+CHANGED, MISSING, REORDERED, EXTRA, BAD_SIGNATURE = (
+    "changed", "missing", "reordered", "extra", "bad signature"
+)
+KEPT_PROBLEMS = 100  # a report keeps the first ones and counts the rest
+RECLASSIFIED = 10  # changed rows looked up elsewhere in the log by the second pass
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    position: int  # leaf index where the log first goes wrong
+    notification_id: int | None = None
+    detail: str = ""
+    checkpoint: int | None = None  # tree size, for problems with a checkpoint
+
+    def describe(self) -> str:
+        if self.checkpoint is not None:
+            where = f"checkpoint of tree size {self.checkpoint}"
+        elif self.notification_id is not None:
+            where = f"position {self.position} (event id {self.notification_id})"
+        else:
+            where = f"position {self.position}"
+        return f"{where}: {self.kind}: {self.detail}"
+
+
+@dataclass
+class Report:
+    events: int = 0
+    sealed: int = 0
+    checkpoints: int = 0
+    unsealed: int = 0
+    problem_count: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def first(self) -> Problem | None:
+        return min(self.problems, key=lambda p: p.position) if self.problems else None
+
+    def add(self, problem: Problem) -> None:
+        self.problem_count += 1
+        if len(self.problems) < KEPT_PROBLEMS:
+            self.problems.append(problem)
+
+
+class _Peekable(Generic[T]):
+    def __init__(self, items: Iterator[T]) -> None:
+        self._items = items
+        self._next: T | None = None
+        self._done = False
+        self._advance()
+
+    def _advance(self) -> None:
+        try:
+            self._next = next(self._items)
+        except StopIteration:
+            self._next, self._done = None, True
+
+    def peek(self) -> T | None:
+        return self._next
+
+    def take(self) -> T:
+        item = self._next
+        assert item is not None
+        self._advance()
+        return item
+
+
+def _hashed(
+    source: EventSource, report: Report, on_event: Callable[[int], None] | None
+) -> Iterator[tuple[Row, bytes | None]]:
+    """Each row with its leaf hash (None: to be taken one by one), hashed, counted and passed to
+    `on_event` a chunk at a time, as a generator step per event cost more than the counting."""
+
+    def hashed_chunks() -> Iterator[Iterator[tuple[Row, bytes | None]]]:
+        for rows in source.chunks:
+            report.events += len(rows)
+            if on_event is not None:
+                for row in rows:
+                    on_event(int(row[0]))
+            yield zip(rows, source.leaf_hashes(rows))
+
+    return chain.from_iterable(hashed_chunks())
+
+
+@dataclass
+class _Suspect:
+    """A changed row's current contents, to look for under another sealed position."""
+
+    position: int
+    notification_id: int
+    originator_id: Any
+    originator_version: int
+    topic: str
+    state_sha256: str
+
+
+class _Rolled:
+    """The stored leaf hashes rolled through a CompactRange. Those just found equal to their
+    recomputed hash (so well-formed) wait in `matched` and go in together, by the cheaper
+    `extend_unchecked`, whenever the tree is looked at or another hash is added; any other
+    stored value goes through the checked `append`."""
+
+    def __init__(self) -> None:
+        self._tree = CompactRange()
+        self.matched: list[bytes] = []
+
+    def tree(self) -> CompactRange:
+        if self.matched:
+            self._tree.extend_unchecked(self.matched)
+            self.matched.clear()  # the same list: callers hold its bound `append`
+        return self._tree
+
+    def append_checked(self, stored: bytes) -> None:
+        self.tree().append(stored)
+
+
+def verify_log(
+    recorder: Any,
+    db: Database,
+    public_key: Ed25519PublicKey,
+    *,
+    chunk: int = 1000,
+    leaf_chunk: int = 10_000,
+    on_event: Callable[[int], None] | None = None,
+) -> Report:
+    """Check the whole log. `on_event(notification_id)` is called for every event read (for a
+    progress bar). Runs safely next to a working sealer: it checks the state sealed when it began.
+
+    Events are read `chunk` rows a query (as `iter_events` reads them), leaves `leaf_chunk`
+    positions a query: a leaf row is small, and each query has a cost of its own."""
+    create_tables(db)
+    # Checkpoints first, then the state: the sealer signs only sizes it has already sealed, so
+    # every checkpoint read here is covered by the state read next.
+    latest = latest_checkpoint(db)
+    signed_bound = latest.tree_size if latest else 0
+    state = read_state(db)
+    bound = state.tree.size
+
+    report = Report()
+    suspects: list[_Suspect] = []
+
+    source = event_source(recorder, chunk)
+    events = _hashed(source, report, on_event)
+    checkpoints = (cp for cp in iter_checkpoints(db) if cp.tree_size <= signed_bound)
+    rolled = _Rolled()
+    rolling = True  # false once a leaf row is missing: later roots cannot be recomputed
+    expected = 0
+    last_good = 0  # largest checkpoint size whose root matched
+
+    def check_checkpoint(cp: Checkpoint) -> None:
+        nonlocal last_good
+        report.checkpoints += 1
+        if not signature_holds(public_key, cp):
+            report.add(Problem(
+                BAD_SIGNATURE, max(cp.tree_size - 1, 0), None,
+                f"the checkpoint signed at {cp.timestamp} does not carry a valid signature "
+                "for its tree size, root and time",
+                checkpoint=cp.tree_size,
+            ))
+            return
+        tree = rolled.tree()
+        if not rolling or cp.tree_size != tree.size:
+            return  # a missing leaf row was already reported; this root cannot be recomputed
+        if tree.root() != cp.root_hash:
+            report.add(Problem(
+                CHANGED, cp.tree_size - 1, None,
+                f"the first {cp.tree_size} sealed leaves hash to {tree.root().hex()}, not to the "
+                f"signed root {cp.root_hash.hex()}: events and leaves were rewritten together "
+                f"somewhere in positions {last_good}..{cp.tree_size - 1}",
+                checkpoint=cp.tree_size,
+            ))
+        else:
+            last_good = cp.tree_size
+
+    # The hot loop runs once per sealed event, so the streams are plain iterators with their
+    # next item held in a local (`event`, `cp` and its size `due`), ends are marked by values
+    # no comparison stops at, and the functions it calls are bound to locals.
+    event, recomputed = next(events, NO_MORE_EVENTS)
+    cp = next(checkpoints, None)
+    due = cp.tree_size if cp is not None else math.inf
+    hash_of, keep = source.leaf_hash, rolled.matched.append
+    previous_id: float = -math.inf  # below any id: the first leaf follows no other
+    sealed = 0
+    for leaves in leaf_chunks(db, end=bound, chunk=leaf_chunk):
+        for index, notification_id, stored in leaves:
+            if index != expected:
+                report.add(Problem(
+                    MISSING, expected, None,
+                    f"the sealed log has no leaf rows for positions {expected}..{index - 1}",
+                ))
+                rolling, expected = False, index
+            if notification_id <= previous_id:
+                report.add(Problem(
+                    REORDERED, index, notification_id,
+                    f"the sealed log lists event id {notification_id} after event id {previous_id}",
+                ))
+            while event[0] < notification_id:
+                report.add(_extra(index, event))
+                event, recomputed = next(events, NO_MORE_EVENTS)
+            if event[0] == notification_id:
+                if (recomputed or hash_of(event)) == stored:
+                    if rolling:
+                        keep(stored)
+                else:
+                    report.add(Problem(
+                        CHANGED, index, notification_id,
+                        "the stored event no longer hashes to its sealed leaf",
+                    ))
+                    if len(suspects) < RECLASSIFIED:
+                        suspects.append(_suspect(index, notification_id, event, source))
+                    if rolling:
+                        rolled.append_checked(stored)
+                event, recomputed = next(events, NO_MORE_EVENTS)
+            else:
+                report.add(Problem(
+                    MISSING, index, notification_id,
+                    "the sealed event is no longer stored (row deleted)",
+                ))
+                if rolling:
+                    rolled.append_checked(stored)
+            previous_id = notification_id
+            expected = index + 1
+            sealed += 1
+            while due <= expected:
+                check_checkpoint(cp)
+                cp = next(checkpoints, None)
+                due = cp.tree_size if cp is not None else math.inf
+        rolled.tree()  # a chunk's matched hashes at most are held back
+    report.sealed = sealed
+
+    if expected < bound:
+        report.add(Problem(
+            MISSING, expected, None,
+            f"the sealed log has no leaf rows for positions {expected}..{bound - 1}",
+        ))
+        rolling = False
+    while cp is not None:
+        check_checkpoint(cp)
+        report.add(Problem(
+            MISSING, expected, None,
+            f"a checkpoint covers {cp.tree_size} leaves but the sealed log has only {expected}",
+            checkpoint=cp.tree_size,
+        ))
+        cp = next(checkpoints, None)
+    if rolling and bound and rolled.tree().root() != state.tree.root():
+        report.add(Problem(
+            CHANGED, bound - 1, None,
+            "the sealer's saved tree state does not match its stored leaves",
+        ))
+    if event is not NO_MORE_EVENTS[0]:
+        report.unsealed = 1 + sum(1 for _ in events)
+
+    if suspects:
+        _reclassify_moves(recorder, db, bound, suspects, report, chunk)
+    report.problems.sort(key=lambda p: p.position)
+    return report
+
+
+def _extra(index: int, event: Row) -> Problem:
+    notification_id, _, _, topic, _ = event
+    return Problem(
+        EXTRA, index, int(notification_id),
+        f"an event is stored (id {notification_id}, topic {topic}) where the sealed log "
+        "has none: a row was inserted",
+    )
+
+
+def _suspect(index: int, notification_id: int, event: Row, source: EventSource) -> _Suspect:
+    _, originator_id, originator_version, topic, state = event
+    return _Suspect(
+        index, notification_id, source.originator_text(originator_id), int(originator_version),
+        topic, state_digest(state),
+    )
+
+
+def _reclassify_moves(
+    recorder: Any, db: Database, bound: int, suspects: list[_Suspect], report: Report, chunk: int
+) -> None:
+    """Second pass: is a changed row's content the sealed content of another position? Checks
+    both a whole row moved (identity and contents) and contents moved between two identities.
+    A match at another changed position (the other half of a swap) is preferred to one at an
+    untouched position (a copy of contents that happen to repeat)."""
+    matches: dict[int, list[tuple[int, str]]] = {s.position: [] for s in suspects}
+    events = _Peekable(iter_events(recorder, chunk))
+    for index, notification_id, stored in iter_leaves(db, end=bound, chunk=chunk):
+        while (event := events.peek()) is not None and event.id < notification_id:
+            events.take()
+        here = events.take() if (event := events.peek()) is not None and event.id == notification_id else None
+        for suspect in suspects:
+            if suspect.position == index or len(matches[suspect.position]) >= RECLASSIFIED:
+                continue
+            whole_row = leaf_bytes_from_digest(
+                notification_id, suspect.originator_id, suspect.originator_version,
+                suspect.topic, suspect.state_sha256,
+            )
+            if leaf_hash(whole_row) == stored:
+                matches[suspect.position].append((index, (
+                    f"the event stored under id {suspect.notification_id} was sealed at position "
+                    f"{index} (event id {notification_id}): rows are in another order"
+                )))
+                continue
+            if here is None:
+                continue
+            contents_only = leaf_bytes_from_digest(
+                notification_id, here.originator_id, here.originator_version,
+                suspect.topic, suspect.state_sha256,
+            )
+            if leaf_hash(contents_only) == stored:
+                matches[suspect.position].append((index, (
+                    f"the state and topic stored here were sealed at position {index} "
+                    f"(event id {notification_id}): contents were swapped, moved or copied"
+                )))
+    changed_positions = {s.position for s in suspects}
+    found: dict[int, str] = {}
+    for position, candidates in matches.items():
+        if candidates:
+            partners = [c for c in candidates if c[0] in changed_positions]
+            found[position] = (partners or candidates)[0][1]
+    if not found:
+        return
+    report.problems = [
+        Problem(REORDERED, p.position, p.notification_id, found[p.position])
+        if p.kind == CHANGED and p.checkpoint is None and p.position in found else p
+        for p in report.problems
+    ]

@@ -1,0 +1,67 @@
+"""The direction of the house: `api/` may use everything, `projections/` the domain and the
+storage drivers, `domain/` only itself, the standard library and `eventsourcing`.
+
+One library more is allowed in the domain: `cryptography`'s AES-GCM, the primitive of
+crypto-shredding (DESIGN.md §4: a destroyed key is what makes an erasure final). It
+does no I/O and holds no state, like the standard library, and writing AES by hand is not an
+option; eventsourcing's own cipher has no associated data, which binds a sealed field to its
+subject and field name.
+
+Every module's imports are read from its source, including imports inside functions, so a
+late `from api import ...` in a projection fails here rather than in a review.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRST_PARTY = ("domain", "projections", "api")
+
+
+def modules_of(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def imported_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def top_level(name: str) -> str:
+    return name.split(".")[0]
+
+
+def test_there_are_modules_to_check_in_every_floor() -> None:
+    for folder in FIRST_PARTY:
+        assert len(modules_of(folder)) > 5, folder
+
+
+@pytest.mark.parametrize("path", modules_of("domain"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_domain_imports_only_itself_the_standard_library_and_eventsourcing(path: Path) -> None:
+    allowed = set(sys.stdlib_module_names) | {"domain", "eventsourcing", "cryptography", "__future__"}
+    outside = sorted(n for n in imported_names(path) if top_level(n) not in allowed)
+    assert outside == [], f"{path.relative_to(ROOT)} imports {outside}"
+
+
+@pytest.mark.parametrize(
+    "path", modules_of("projections"), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_the_read_side_never_imports_the_entry_points(path: Path) -> None:
+    upward = sorted(n for n in imported_names(path) if top_level(n) == "api")
+    assert upward == [], f"{path.relative_to(ROOT)} imports {upward}"
+
+
+def test_a_module_of_the_domain_that_imported_the_api_would_be_caught(tmp_path: Path) -> None:
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text("def f():\n    from api.http.auth import Caller\n    import psycopg\n")
+    assert {top_level(n) for n in imported_names(sneaky)} == {"api", "psycopg"}

@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 
-from api import keyfiles, logging_setup
+from api import logging_setup
+from api.bootstrap import Container, build
 
 from api.http import problems
 from api.http.auth import TokenVerifier
@@ -27,12 +28,9 @@ from api.http import docs_pages
 from api.http.openapi_edges import document_edges
 from api.http.query_parameters import StrictQueryRoute
 from api.http.read_waits import ReadWaits
-from api.http.idempotency import IdempotencyStore, fingerprint_key
 from api.http.limits import BodyLimits
-from api.private_files import make_private, private_folder
 from api.portal.router import router as portal_router
 from api.routers import consent_batch
-from api.services.sweep import start_sweeper
 from api.routers import (
     access_log,
     audit,
@@ -48,7 +46,6 @@ from api.routers import (
     unsubscribe,
 )
 from api.settings import Settings, get_settings
-from api.bootstrap import open_stores
 from domain.clock import Clock
 
 DESCRIPTION = """
@@ -140,66 +137,44 @@ def _in_documented_order(routes: list[Any]) -> list[Any]:
     )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    private_folder(settings.data_dir)  # before the keys are written into it
-    keyfiles.ensure_all(settings)  # keys are generated (mode 0600) on first start
-    stores = open_stores(settings, clock=clock)  # makes the first epoch's KEK on a new store
-    logging_setup.install_redaction(logging_setup.known_secrets(settings))
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None,
+    container: Container | None = None,
+) -> FastAPI:
+    """The app over `container`, or over one built here from `settings` (api/bootstrap.py).
+    The app owns it from then on: its lifespan starts the workers and closes it."""
+    if container is None:
+        container = build(settings or get_settings(), clock=clock, private=True)
+    settings, stores = container.settings, container.stores
     try:
-        make_private(settings)  # the SQLite files exist now
-        from api.cli.audit import make_sealer
-        from projections.read_models.read_side import open_read_side
-
-        read_side = open_read_side(
-            # The email-lookup key comes from the derivation root, which every epoch close
-            # re-wraps: it stays the same for the life of the store.
-            stores.ledger, stores.db, stores.keys, stores.keys.derivation_root(),
-            poll_interval=settings.poll_interval_ms / 1000, clock=stores.ledger.clock,
-            run_projections=False,
-        )
-        sealer = make_sealer(stores, settings)
-        idempotency = IdempotencyStore(
-            stores.db, stores.ledger.clock, fingerprint_key(stores.keys.derivation_root())
-        )
+        logging_setup.install_redaction(logging_setup.known_secrets(settings))
+        idempotency = container.idempotency()  # its table, at start
         verifier = TokenVerifier.from_settings(settings)
     except BaseException:
-        stores.close()
+        container.close()
         raise
     in_process = _run_workers_here(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = None
         if in_process:
-            read_side.runner.start()
-            sealer.start()
-            # Time makes things due (expiries, purges, overdue flags) without anyone asking.
-            sweeper = start_sweeper(
-                stores.ledger, read_side.read_models, settings.sweep_interval_seconds,
-                stores.epochs,
-            )
+            container.start()
         try:
             yield
         finally:
-            if sweeper is not None:
-                thread, stop = sweeper
-                stop.set()
-                thread.join(timeout=30)
-            sealer.stop()
-            read_side.stop()
-            stores.close()
+            container.close()
 
     app = FastAPI(
         title="Compliance Ledger", version="1", description=DESCRIPTION, lifespan=lifespan,
         docs_url=None, redoc_url=None,  # served offline by docs_pages below
     )
     app.router.route_class = StrictQueryRoute  # the app's own routes refuse unknown queries too
+    app.state.container = container
     app.state.settings = settings
     app.state.stores = stores
-    app.state.read = read_side.read_models
-    app.state.read_side = read_side
-    app.state.sealer = sealer
+    app.state.read = container.read_side.read_models
+    app.state.read_side = container.read_side
+    app.state.sealer = container.sealer
     app.state.idempotency = idempotency
     app.state.read_waits = ReadWaits()
     app.state.token_verifier = verifier

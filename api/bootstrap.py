@@ -1,28 +1,51 @@
-"""Builds the ledger and its stores from settings: the one place that knows what goes with what."""
+"""The one composition root: from `Settings`, the ledger and its stores, the read side and the
+sealer, each built here and nowhere else.
+
+The app (api/app.py), every `ledger` command (api/cli/), the bench and the tests' fixtures take
+what they need from here: `open_stores` alone for a command that reads or writes once,
+`start_read_side` and `make_sealer` for a part, `build` for a whole process (`ledger serve`,
+`ledger worker`) with `Container.start` / `Container.close` around its life.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from domain.access import AccessPolicy
-from domain.application import Ledger
+from domain.grants import AccessPolicy
+from domain.ledger import Ledger
 from domain.clock import Clock, SystemClock
 from domain.key_epochs import EpochPolicy
 from projections.storage.database import Database, event_store_env, open_database
+from projections.storage.idempotency import IdempotencyStore, fingerprint_key
 from projections.storage.in_doubt_commits import recognise_own_commits
 from projections.storage.key_directory import KeyDirectory
 from projections.storage.key_epochs import KeyEpochs, Progress
 from projections.storage.key_store import SqlKeyStore
+from projections.storage.portal_sessions import SessionStore
 
 from api import keyfiles
+from api.private_files import make_private, private_folder
+from api.services.delivered_files import DeliveredFiles
+from api.services.sweep import start_sweeper
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from projections.merkle_log.sealer import Sealer
+    from projections.read_models.base import Projection
+    from projections.read_models.read_side import ReadSideHandle
+
+Made = TypeVar("Made")
 
 
 @dataclass
 class Stores:
+    """The ledger and what it stands on: the database, the key store and its epochs."""
+
     ledger: Ledger
     db: Database
     keys: SqlKeyStore
@@ -69,6 +92,144 @@ def open_stores(
         db.close()
         raise
     return Stores(ledger=ledger, db=db, keys=keys, epochs=epochs)
+
+
+def open_private_stores(settings: Settings, clock: Clock | None = None) -> Stores:
+    """`open_stores` as `ledger init` and the app start: the data dir made 0700 and the
+    generated keys written (0600) into it first, then whatever the store created in it (the
+    SQLite files) tightened to 0600 too (api/private_files.py)."""
+    private_folder(settings.data_dir)  # before the keys are written into it
+    keyfiles.ensure_all(settings)  # keys are generated on first start
+    stores = open_stores(settings, clock=clock)  # makes the first epoch's KEK on a new store
+    try:
+        make_private(settings)  # the SQLite files exist now
+    except BaseException:
+        stores.close()
+        raise
+    return stores
+
+
+def read_model_projections(stores: Stores) -> list[Projection]:
+    """The read models over these stores, without a runner: for commands that only look at
+    them or rebuild them (a runner brings changed read models to their version at once)."""
+    from projections.read_models.all_read_models import read_model_projections as projections
+    from projections.read_models.sealed_columns import email_lookup_key
+
+    return projections(stores.keys, email_lookup_key(stores.keys.derivation_root()))
+
+
+def start_read_side(
+    stores: Stores, settings: Settings, *, run_projections: bool = True, clock: Any = None
+) -> ReadSideHandle:
+    """The read models for this process, with their runner started in the background when
+    `run_projections`: `.read_models`, `.runner`, `.stop()`. Stop it before `stores.close()`."""
+    from projections.read_models.read_side import open_read_side
+
+    return open_read_side(
+        # The email-lookup key comes from the derivation root, which every epoch close
+        # re-wraps: it stays the same for the life of the store.
+        stores.ledger, stores.db, stores.keys, stores.keys.derivation_root(),
+        poll_interval=settings.poll_interval_ms / 1000, clock=clock,
+        run_projections=run_projections,
+    )
+
+
+def make_sealer(stores: Stores, settings: Settings) -> Sealer:
+    """The sealer for these stores, signing with the configured key and keeping the configured
+    delay bound (settings.checkpoint_delay_seconds). Call `.start()` / `.stop()` around serving."""
+    from projections.merkle_log.sealer import Sealer
+
+    return Sealer(
+        stores.ledger,
+        stores.db,
+        keyfiles.signing_key(settings),
+        checkpoint_interval=1.0,
+        max_delay=settings.checkpoint_delay_seconds,
+        poll_interval=settings.poll_interval_ms / 1000,
+    )
+
+
+@dataclass
+class Container:
+    """What one ledger process holds: its stores, its read side and (unless left out) its
+    sealer, none of them running until `start`; and, made on first use, the stores only the
+    HTTP side needs (idempotency keys, portal sessions, kept copies of delivered exports)."""
+
+    settings: Settings
+    stores: Stores
+    read_side: ReadSideHandle
+    sealer: Sealer | None
+    _sweeper: tuple[threading.Thread, threading.Event] | None = field(default=None, repr=False)
+    _made: dict[str, Any] = field(default_factory=dict, repr=False)
+    _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def idempotency(self) -> IdempotencyStore:
+        return self._once("idempotency", lambda: IdempotencyStore(
+            self.stores.db, self.stores.ledger.clock,
+            fingerprint_key(self.stores.keys.derivation_root()),
+        ))
+
+    def portal_sessions(self) -> SessionStore:
+        return self._once("portal_sessions", lambda: SessionStore(self.stores.db))
+
+    def delivered_files(self) -> DeliveredFiles:
+        return self._once("delivered_files", lambda: DeliveredFiles(
+            self.stores.db, self.stores.keys, self.stores.ledger.clock
+        ))
+
+    def _once(self, name: str, make: Callable[[], Made]) -> Made:
+        # Requests ask from several threads at once; each store is made once per process.
+        made = self._made.get(name)
+        if made is None:
+            with self._making:
+                made = self._made.get(name)
+                if made is None:
+                    made = self._made[name] = make()
+        return made
+
+    def start(self, *, projections: bool = True, sealer: bool = True, sweep: bool = True) -> None:
+        """The work a process does besides answering, in background threads: the read models'
+        runner, the sealer, and the sweep (time makes things due, such as expiries, purges
+        and overdue flags, without anyone asking)."""
+        if projections:
+            self.read_side.runner.start()
+        if sealer and self.sealer is not None:
+            self.sealer.start()
+        if sweep:
+            self._sweeper = start_sweeper(
+                self.stores.ledger, self.read_side.read_models,
+                self.settings.sweep_interval_seconds, self.stores.epochs,
+            )
+
+    def close(self, sweep_timeout: float = 30.0) -> None:
+        """Stops what runs, each after its work in progress commits or rolls back (nothing
+        half-applied), then closes the stores."""
+        if self._sweeper is not None:
+            thread, stop = self._sweeper
+            stop.set()
+            thread.join(timeout=sweep_timeout)
+            self._sweeper = None
+        if self.sealer is not None:
+            self.sealer.stop()
+        self.read_side.stop()
+        self.stores.close()
+
+
+def build(
+    settings: Settings, *, clock: Clock | None = None, sealer: bool = True, private: bool = False
+) -> Container:
+    """The stores (made private first when `private`: `open_private_stores`), the read side
+    and the sealer of one process; nothing is started."""
+    stores = (open_private_stores if private else open_stores)(settings, clock=clock)
+    try:
+        read_side = start_read_side(
+            stores, settings, run_projections=False, clock=stores.ledger.clock
+        )
+        made = make_sealer(stores, settings) if sealer else None
+    except BaseException:
+        stores.close()
+        raise
+    return Container(settings, stores, read_side, made)
 
 
 # pg_advisory_lock key held while a process creates the event store's tables and function.

@@ -1,10 +1,10 @@
 """The data dir and the SQLite store are their owner's alone: folders 0700, files 0600.
 
 They hold the key-encryption keys (in `keys/`, unless LEDGER_KEY_DIR puts them elsewhere), the
-token secret, the signing key, wrapped data keys and sealed personal data. Keys are created 0600 (api/keyfiles.py), but SQLite creates its files with the
-process's umask (often 0644), and a data dir made by hand or by an older version may be
-looser: `ledger init` and every start tighten whatever they find, so nobody else on the
-machine can read a byte of it.
+token secret, the signing key, wrapped data keys and sealed personal data. Keys are created
+0600 (api/keyfiles.py), but SQLite creates its files with the process's umask (often 0644),
+and a data dir made by hand or by an older version may be looser: `ledger init` and every
+start tighten whatever they find, so nobody else on the machine can read a byte of it.
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ def make_private(settings: Settings) -> None:
 
 
 def _database_files(settings: Settings) -> list[Path]:
-    if not settings.database_url.startswith("sqlite:///"):
-        return []
-    from projections.storage.database import sqlite_path
+    from projections.storage.sqlite import FILE_URL, sqlite_path
 
+    if not settings.database_url.startswith(FILE_URL):
+        return []
     database = Path(sqlite_path(settings.database_url))
     return [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
 

@@ -27,13 +27,12 @@ POSITION_OFFSET = 1_000_000_000  # generated rows' positions, clear of real noti
 def _generate(scratch: Scratch, stores: Any, sizes: Sizes, log: Any) -> tuple[list[str], int]:
     import psycopg
 
-    from projections.read_models.read_side import open_read_side
+    from api.bootstrap import start_read_side
 
     ledger = stores.ledger
     tenants = [str(ledger.open_tenant(f"Tenant {n}", "olga").aggregate.id)
                for n in range(sizes.log_tenants)]
-    read_side = open_read_side(ledger, stores.db, stores.keys, _root(scratch, stores),
-                               run_projections=False)
+    read_side = start_read_side(stores, scratch.settings(), run_projections=False)
     read_side.runner.catch_up()
     now = int(datetime.now(timezone.utc).timestamp() * 1_000_000)
     span = YEARS * 365 * 24 * 3600 * 1_000_000
@@ -60,22 +59,16 @@ def _generate(scratch: Scratch, stores: Any, sizes: Sizes, log: Any) -> tuple[li
     return tenants, now
 
 
-def _root(scratch: Scratch, stores: Any) -> bytes:
-    """The secret the read side's lookup keys derive from, as `create_app` gets it."""
-    return stores.keys.derivation_root()
-
-
 def measure(results: Results, scratch: Scratch, sizes: Sizes, log: Any) -> None:
+    from api.bootstrap import start_read_side
     from api.http.auth import mint_token
-    from projections.read_models.read_side import open_read_side
 
     store = scratch.store
     rng = random.Random(10)
     note = f"{sizes.log_rows:,} rows, {sizes.log_tenants:,} tenants, 100 per page"
     with scratch.opened() as stores:
         tenants, _ = _generate(scratch, stores, sizes, log)
-        read = open_read_side(stores.ledger, stores.db, stores.keys, _root(scratch, stores),
-                              run_projections=False).read_models
+        read = start_read_side(stores, scratch.settings(), run_projections=False).read_models
         year_back = datetime.now(timezone.utc) - timedelta(days=365)
         token = mint_token(scratch.settings(), "auditor", "bench-auditor", ttl=24 * 3600)
         with serving(scratch, 1) as url, httpx.Client(

@@ -15,21 +15,17 @@ def main() -> None:
     what, url, data_dir = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     from api import keyfiles
     from api.settings import Settings
-    from api.bootstrap import open_stores
+    from api.bootstrap import open_stores, read_model_projections
 
     settings = Settings(database_url=url, data_dir=data_dir, _env_file=None)  # type: ignore[call-arg]
     stores = open_stores(settings)
     try:
         began = time.perf_counter()
         if what == "rebuild":
-            from projections.read_models.all_read_models import read_model_projections
             from projections.read_models.rebuild import rebuild
-            from projections.read_models.sealed_columns import email_lookup_key
 
             # As `ledger projections rebuild` does (api/cli/projections.py).
-            root = stores.keys.derivation_root()
-            projections = read_model_projections(stores.keys, email_lookup_key(root))
-            events = rebuild(stores.ledger, stores.db, projections)
+            events = rebuild(stores.ledger, stores.db, read_model_projections(stores))
             ok = True
         elif what == "verify":
             from projections.audit.verify import verify_log

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from api.bootstrap import start_read_side
 from api.services.dossier import build_dossier
 from domain.errors import AccessRefused
 from api.services.export_formats import render
@@ -25,7 +26,6 @@ from bench.generate import long_subject
 from bench.results import Results, at_most
 from bench.sizes import Sizes
 from bench.stores import Scratch
-from projections.read_models.read_side import open_read_side
 
 CHECKS = {"quick": 200, "default": 3_000, "full": 5_000}
 HISTORY = {"quick": 300, "default": 5_000, "full": 5_000}
@@ -51,12 +51,11 @@ def measure(results: Results, scratch: Scratch, sizes: Sizes, log: Any) -> None:
     with scratch.opened() as stores:
         ledger = stores.ledger
         tenant = ledger.open_tenant("Costs B.V.", "olga").aggregate.id
-        read = open_read_side(
-            ledger, stores.db, stores.keys, b"k" * 32, run_projections=False
-        ).read_models
+        read_side = start_read_side(stores, scratch.settings(), run_projections=False)
+        read = read_side.read_models
         subject = ledger.register_subject("Zoë", "zoe@example.org", "crm").aggregate.id
         ledger.give_consent(subject, "info_mail", "web_form", "2026-01", "crm")
-        _catch_up(read, ledger)
+        read_side.runner.catch_up()  # in this thread: no background runner here
         long = (long_subject(ledger, HISTORY[sizes.name], tenant),
                 long_subject(ledger, HISTORY[sizes.name] // 5, tenant))
         busy, fresh = _requests(ledger, tenant, REFUSALS[sizes.name])
@@ -78,14 +77,6 @@ def _checks(results: Results, store: str, read: Any, subject: Any, count: int) -
     results.add("consent check: fresh ÷ read model only (time per check)", store,
                 statistics.median(fresh) / statistics.median(projected), "",
                 note="the look at the subject's last event that makes an answer fresh")
-
-
-def _catch_up(read: Any, ledger: Any) -> None:
-    """The read models brought up to the head in this thread (no background runner here)."""
-    from projections.read_models.all_read_models import read_model_projections
-    from projections.read_models.runner import ProjectionRunner
-
-    ProjectionRunner(ledger, read.db, read_model_projections(ledger.keys, read.lookup_key)).catch_up()
 
 
 def _exports(

@@ -17,7 +17,7 @@ from uuid import UUID
 from domain.access import AccessRequest
 from domain.subject import Subject
 from domain.tenant import Tenant
-from domain.values import Purpose
+from domain.vocabulary import Purpose
 
 BATCH = 5_000
 START = datetime(2025, 1, 1, tzinfo=timezone.utc)

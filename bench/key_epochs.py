@@ -34,7 +34,7 @@ from bench.results import Results, at_most
 from bench.sizes import Sizes
 from bench.stores import Scratch
 from bench.stores import scratch as scratch_store
-from domain.keys import new_data_key
+from domain.ledger.keys import new_data_key
 
 KEYS = {"quick": 2_000, "default": 100_000, "full": 100_000}  # live data keys at the close
 FEW = {"quick": 200, "default": 1_000, "full": 1_000}  # live data keys for the small side

@@ -25,14 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def prepare(target: Scratch, events: int, log: Any) -> int:
     """Generate the log and seal it (verify checks the sealed leaves and the checkpoint)."""
-    from api import keyfiles
-    from projections.merkle_log.sealer import Sealer
+    from api.bootstrap import make_sealer
 
     with target.opened() as stores:
         began = time.perf_counter()
         made = generate(stores.ledger, events)
         generated = time.perf_counter()
-        Sealer(stores.ledger, stores.db, keyfiles.signing_key(target.settings())).seal_pending()
+        make_sealer(stores, target.settings()).seal_pending()
         log(f"{target.store}: {made['events']:,} events generated in {generated - began:.0f} s, "
             f"sealed in {time.perf_counter() - generated:.0f} s")
         return int(made["events"])

@@ -16,7 +16,7 @@ from typing import Any
 from api import keyfiles
 from api.settings import Settings
 from api.bootstrap import Stores, open_stores
-from projections.storage.database import postgres_parts
+from projections.storage.postgres import postgres_parts
 
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 STORES = ("sqlite", "postgres")
@@ -74,7 +74,7 @@ class Scratch:
 
 
 def _committer(ledger: Any) -> Any:
-    from domain.group_commit import GroupCommitter
+    from domain.ledger.group_commit import GroupCommitter
 
     return ledger.group_commit or GroupCommitter(ledger._put)
 

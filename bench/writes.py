@@ -63,7 +63,7 @@ def _subjects(ledger: Any, tenant: UUID, count: int) -> list[UUID]:
 def _ledger_writes(ledger: Any, tenant: UUID, sizes: Sizes, *, group_commit: bool) -> float:
     """Writes/s of `sizes.writes` consent commands from `sizes.callers` threads, each on its
     own subjects (as visitors of different sites would be)."""
-    from domain.group_commit import GroupCommitter
+    from domain.ledger.group_commit import GroupCommitter
 
     saved = ledger.group_commit
     ledger.group_commit = (saved or GroupCommitter(ledger._put)) if group_commit else None
@@ -125,7 +125,7 @@ def raw_inserts(scratch: Scratch, sizes: Sizes) -> tuple[float, str]:
 
 
 def _pgbench(scratch: Scratch, sizes: Sizes) -> float:
-    from projections.storage.database import postgres_parts
+    from projections.storage.postgres import postgres_parts
 
     parts = postgres_parts(scratch.url)
     statement = (

@@ -6,7 +6,6 @@ use and every refusal is an event, export and modify grants are used once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,41 +13,24 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain import resources as resource_names
-from domain import values
-from domain.deadlines import DEFAULT_GRANT, MAXIMUM_GRANT, PENDING_ACCESS_REQUEST_LIFETIME
+from domain import upcasts, values
+from domain.deadlines import has_lapsed
 from domain.errors import (
     AccessRequestExpired,
-    ApprovalMayOnlyNarrow,
-    DurationTooLong,
     GrantEndedWithTenancy,
     GrantNotActive,
-    NotTheRequester,
     RequesterCannotApprove,
     RequestNotPending,
-    TenantNotActive,
 )
+from domain.grants import AccessPolicy, Grant, uncovered
 from domain.personal import CarriesPersonalData
 from domain.tenant import Tenant
-from domain.values import Scope
+from domain.vocabulary import ACCESS_REQUEST_IN_FORCE, AccessRequestStatus as Status, Scope
 
-PENDING, APPROVED, DENIED, REVOKED, EXPIRED, USED, ENDED = (
-    "pending", "approved", "denied", "revoked", "expired", "used", "ended",
-)
+# Each status by its short name too, for modules that name many of them: the same members.
+PENDING, APPROVED, DENIED, REVOKED = Status.PENDING, Status.APPROVED, Status.DENIED, Status.REVOKED
+EXPIRED, USED, ENDED = Status.EXPIRED, Status.USED, Status.ENDED
 TERMINATION_ENDED = "the tenant was terminated"
-
-
-def _tenancy_unknown(state: dict[str, Any]) -> None:
-    """Requests asked before tenancies were counted: judged by the termination times."""
-    state["tenancy"] = None
-
-
-@dataclass(frozen=True)
-class AccessPolicy:
-    """How long things last; the defaults are DESIGN.md §7's, deployments may tighten them."""
-
-    pending_lifetime: timedelta = PENDING_ACCESS_REQUEST_LIFETIME
-    default_grant: timedelta = DEFAULT_GRANT
-    maximum_grant: timedelta = MAXIMUM_GRANT
 
 
 class AccessRequest(Aggregate):
@@ -56,7 +38,7 @@ class AccessRequest(Aggregate):
         # Staff write the reason in their own words; it may well name people, so it is
         # shredded with the tenant. `tenancy`: the tenant's tenancy the request belongs to.
         class_version = 2
-        upcast_v1_v2 = staticmethod(_tenancy_unknown)
+        upcast_v1_v2 = staticmethod(upcasts.tenancy_unknown)
         personal_fields = ("reason",)
         data_owner = "tenant_id"
         tenant_id: UUID
@@ -77,7 +59,7 @@ class AccessRequest(Aggregate):
         valid_until: datetime
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = APPROVED
+            request.status = Status.APPROVED
             request.approver = self.approver
             request.granted_scope = self.scope
             request.granted_resources = list(self.resources)
@@ -91,7 +73,7 @@ class AccessRequest(Aggregate):
         reason: str
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = DENIED
+            request.status = Status.DENIED
 
     class Revoked(Aggregate.Event, CarriesPersonalData):
         personal_fields = ("reason",)
@@ -101,7 +83,7 @@ class AccessRequest(Aggregate):
         reason: str
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = REVOKED
+            request.status = Status.REVOKED
 
     class Expired(Aggregate.Event):
         """Nobody decided within the pending lifetime. Stamped when the ledger noticed (so an
@@ -110,7 +92,7 @@ class AccessRequest(Aggregate):
         expires_at: datetime
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = EXPIRED
+            request.status = Status.EXPIRED
 
     class GrantEnded(Aggregate.Event):
         """The grant's time ran out at `valid_until`; stamped when the ledger noticed."""
@@ -118,7 +100,7 @@ class AccessRequest(Aggregate):
         valid_until: datetime
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = ENDED
+            request.status = Status.ENDED
 
     class EndedWithTenancy(Aggregate.Event):
         """The tenant was terminated: a pending request or an active grant ends with its
@@ -127,7 +109,7 @@ class AccessRequest(Aggregate):
         actor: str
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = ENDED
+            request.status = Status.ENDED
 
     class AccessRecorded(Aggregate.Event):
         tenant_id: UUID
@@ -137,7 +119,7 @@ class AccessRequest(Aggregate):
 
         def apply(self, request: "AccessRequest") -> None:
             if self.action != Scope.READ.value:
-                request.status = USED  # export and modify grants are used once
+                request.status = Status.USED  # export and modify grants are used once
 
     class AccessRefused(Aggregate.Event):
         tenant_id: UUID
@@ -162,7 +144,7 @@ class AccessRequest(Aggregate):
         self.ticket = ticket
         self.duration_minutes = duration_minutes
         self.expires_at = expires_at
-        self.status = PENDING
+        self.status = Status.PENDING
         self.approver: str | None = None
         self.granted_scope: str | None = None
         self.granted_resources: list[str] = []
@@ -176,36 +158,43 @@ class AccessRequest(Aggregate):
     ) -> "AccessRequest":
         tenant.ensure_active()
         return cls._create(
-            cls.Requested,
-            id=uuid4(),
-            tenant_id=tenant.id,
-            requester=requester,
+            cls.Requested, id=uuid4(), tenant_id=tenant.id, requester=requester,
             scope=values.choice("scope", Scope, scope).value,
             resources=resource_names.resources("resources", resources),
             reason=values.text("reason", reason, max_length=2000),
             ticket=values.text("ticket", ticket, required=False, max_length=200),
-            duration_minutes=_duration(duration_minutes, policy),
-            expires_at=now + policy.pending_lifetime,
-            tenancy=tenant.tenancy,
-            timestamp=now,
+            duration_minutes=policy.asked_minutes(duration_minutes),
+            expires_at=now + policy.pending_lifetime, tenancy=tenant.tenancy, timestamp=now,
         )
-
-    @property
-    def requested_at(self) -> datetime:
-        return self.created_on
 
     def belongs_to_current_tenancy(self, tenant: Tenant) -> bool:
         """Asked in the tenant's current tenancy: no termination since it was asked."""
         if self.tenancy is None:  # asked before tenancies were counted
-            return not tenant.terminated_since(self.requested_at)
+            return not tenant.terminated_since(self.created_on)
         return self.tenancy == tenant.tenancy
 
-    # Deciding
+    # What time and the tenant have made of it
     def is_expired_pending(self, now: datetime) -> bool:
-        return self.status == PENDING and now >= self.expires_at
+        """Nobody decided within the pending lifetime."""
+        return self.status == Status.PENDING and has_lapsed(self.expires_at, now)
 
+    def grant_has_ended(self, now: datetime) -> bool:
+        """An approved grant whose time ran out."""
+        return (
+            self.status == Status.APPROVED and self.valid_until is not None
+            and has_lapsed(self.valid_until, now)
+        )
+
+    def outlived_its_tenancy(self, tenant: Tenant) -> bool:
+        """Still in force, but the tenant's termination ended its tenancy (or the tenant is
+        closed): it ends, and a reactivation revives none."""
+        return self.status in ACCESS_REQUEST_IN_FORCE and not (
+            tenant.is_active and self.belongs_to_current_tenancy(tenant)
+        )
+
+    # Deciding
     def _ensure_pending(self, now: datetime) -> None:
-        if self.status != PENDING:
+        if self.status != Status.PENDING:
             raise RequestNotPending(self.status)
         if self.is_expired_pending(now):
             raise AccessRequestExpired()
@@ -218,40 +207,15 @@ class AccessRequest(Aggregate):
         if approver == self.requester:
             raise RequesterCannotApprove()
         self._ensure_pending(now)
-        if not tenant.is_active:
-            raise TenantNotActive(tenant.status)
+        tenant.ensure_active()
         if not self.belongs_to_current_tenancy(tenant):
             raise GrantEndedWithTenancy()
-        granted_scope = self.scope if scope is None else values.choice("scope", Scope, scope).value
-        if not Scope(granted_scope).within(Scope(self.scope)):
-            raise ApprovalMayOnlyNarrow(
-                "scope",
-                f"the request asked for {self.scope}; approval may keep it or narrow it to read",
-            )
-        granted_resources = resource_names.resources(
-            "resources", self.resources if resources is None else resources
+        grant = Grant(self.scope, self.resources, self.duration_minutes).narrowed(
+            scope, resources, duration_minutes
         )
-        for resource in granted_resources:
-            if not any(resource_names.covers(asked, resource) for asked in self.resources):
-                raise ApprovalMayOnlyNarrow(
-                    "resources", f"{resource!r} was not among the requested resources"
-                )
-        minutes = self.duration_minutes
-        if duration_minutes is not None:
-            values.whole_number("duration_minutes", duration_minutes, minimum=1)
-            if duration_minutes > self.duration_minutes:
-                raise ApprovalMayOnlyNarrow(
-                    "duration_minutes",
-                    f"the request asked for {self.duration_minutes} minutes; approval may not lengthen it",
-                )
-            minutes = duration_minutes
         self.trigger_event(
-            self.Approved,
-            approver=approver,
-            scope=granted_scope,
-            resources=granted_resources,
-            duration_minutes=minutes,
-            valid_until=now + timedelta(minutes=minutes),
+            self.Approved, approver=approver, scope=grant.scope, resources=grant.resources,
+            duration_minutes=grant.minutes, valid_until=now + timedelta(minutes=grant.minutes),
             timestamp=now,
         )
 
@@ -259,16 +223,16 @@ class AccessRequest(Aggregate):
         if actor == self.requester:
             raise RequesterCannotApprove()
         self._ensure_pending(now)
-        self.trigger_event(
-            self.Denied, tenant_id=self.tenant_id, actor=actor,
-            reason=values.text("reason", reason, max_length=2000), timestamp=now,
-        )
+        self._close_with_reason(self.Denied, actor, reason, now)
 
     def revoke(self, actor: str, reason: str, now: datetime) -> None:
-        if self.status != APPROVED:
+        if self.status != Status.APPROVED:
             raise GrantNotActive(self.status)
+        self._close_with_reason(self.Revoked, actor, reason, now)
+
+    def _close_with_reason(self, event_class: type, actor: str, reason: str, now: datetime) -> None:
         self.trigger_event(
-            self.Revoked, tenant_id=self.tenant_id, actor=actor,
+            event_class, tenant_id=self.tenant_id, actor=actor,
             reason=values.text("reason", reason, max_length=2000), timestamp=now,
         )
 
@@ -282,15 +246,13 @@ class AccessRequest(Aggregate):
     def end_with_tenancy(self, tenant: Tenant, actor: str, now: datetime) -> bool:
         """Ends a pending request or an active grant whose tenancy the tenant's termination
         ended. True when it ended it; False when there was nothing to end."""
-        if self.status not in (PENDING, APPROVED) or (
-            tenant.is_active and self.belongs_to_current_tenancy(tenant)
-        ):
+        if not self.outlived_its_tenancy(tenant):
             return False
         self.trigger_event(self.EndedWithTenancy, actor=actor, timestamp=now)
         return True
 
     def end_grant_if_due(self, now: datetime) -> bool:
-        if self.status == APPROVED and self.valid_until is not None and now >= self.valid_until:
+        if self.grant_has_ended(now):
             self.trigger_event(self.GrantEnded, valid_until=self.valid_until, timestamp=now)
             return True
         return False
@@ -305,16 +267,14 @@ class AccessRequest(Aggregate):
         resource = resource_names.resource("resource", resource)
         wanted = values.choice("action", Scope, action)
         refusal = self._refusal(actor, resource, Scope(wanted), tenant, now)
+        seen = dict(
+            tenant_id=self.tenant_id, actor=actor, resource=resource, action=wanted.value,
+            timestamp=now,
+        )
         if refusal is None:
-            self.trigger_event(
-                self.AccessRecorded, tenant_id=self.tenant_id, actor=actor,
-                resource=resource, action=wanted.value, timestamp=now,
-            )
+            self.trigger_event(self.AccessRecorded, **seen)
         else:
-            self.trigger_event(
-                self.AccessRefused, tenant_id=self.tenant_id, actor=actor,
-                resource=resource, action=wanted.value, refusal=refusal, timestamp=now,
-            )
+            self.trigger_event(self.AccessRefused, refusal=refusal, **seen)
         return refusal
 
     def _refusal(
@@ -326,29 +286,11 @@ class AccessRequest(Aggregate):
             return f"the tenant is {tenant.status}"
         if not self.belongs_to_current_tenancy(tenant):
             return "the grant ended when the tenant was terminated"
-        if self.status == USED:
+        if self.status == Status.USED:
             return "the grant was for one export or change and has been used"
-        if self.status != APPROVED:
+        if self.status != Status.APPROVED:
             return f"the request is {self.status}, not approved"
         assert self.valid_until is not None and self.granted_scope is not None
-        if now >= self.valid_until:
+        if self.grant_has_ended(now):
             return "the grant has expired"
-        if not any(resource_names.covers(g, resource) for g in self.granted_resources):
-            return f"{resource!r} is outside the granted resources"
-        if not Scope(self.granted_scope).permits(action):
-            return f"a {self.granted_scope} grant does not permit {action.value}"
-        return None
-
-    def ensure_requester(self, actor: str) -> None:
-        if actor != self.requester:
-            raise NotTheRequester()
-
-
-def _duration(minutes: int | None, policy: AccessPolicy) -> int:
-    if minutes is None:
-        return int(policy.default_grant.total_seconds() // 60)
-    maximum = int(policy.maximum_grant.total_seconds() // 60)
-    values.whole_number("duration_minutes", minutes, minimum=1)
-    if minutes > maximum:
-        raise DurationTooLong(maximum)
-    return minutes
+        return uncovered(self.granted_scope, self.granted_resources, resource, action)

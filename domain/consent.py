@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.values import Channel, ConsentStatus
+from domain.vocabulary import Channel, ConsentStatus
 
 EVERY_CHANNEL = "*"  # the key under which a decision for every channel is kept
 CHANNELS = tuple(channel.value for channel in Channel)

@@ -12,20 +12,27 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from domain import currencies, values
-from domain.deadlines import MAXIMUM_EXTENSION_MONTHS, QUOTED_EXPORT_DELIVERY, add_calendar_months
+from domain import currencies, upcasts, values
+from domain.deadlines import (
+    MAXIMUM_EXTENSION_MONTHS,
+    QUOTED_EXPORT_DELIVERY,
+    add_calendar_months,
+    is_past,
+)
 from domain.errors import DataRequestClosed, DataRequestStepOutOfOrder, InvalidInput
 from domain.personal import CarriesPersonalData
-from domain.values import DataRequestKind, RequestChannel
+from domain.vocabulary import (
+    DATA_REQUEST_CLOSED,
+    DataRequestKind,
+    DataRequestStatus as Status,
+    RequestChannel,
+)
 
-RECEIVED, VERIFIED, QUOTED, QUOTE_ACCEPTED = "received", "verified", "quoted", "quote_accepted"
-FULFILLED, REJECTED, DECLINED = "fulfilled", "rejected", "declined"
-CLOSED = (FULFILLED, REJECTED, DECLINED)
-
-
-def _received_when_entered(state: dict[str, Any]) -> None:
-    """Before a request could be entered after it arrived, it was received when entered."""
-    state["received_at"] = None
+# Each status by its short name too, for modules that name many of them: the same members.
+RECEIVED, VERIFIED, QUOTED = Status.RECEIVED, Status.VERIFIED, Status.QUOTED
+QUOTE_ACCEPTED, FULFILLED = Status.QUOTE_ACCEPTED, Status.FULFILLED
+REJECTED, DECLINED = Status.REJECTED, Status.DECLINED
+CLOSED = DATA_REQUEST_CLOSED
 
 
 class DataRequest(Aggregate):
@@ -35,7 +42,7 @@ class DataRequest(Aggregate):
         `actor` is who entered it."""
 
         class_version = 2
-        upcast_v1_v2 = staticmethod(_received_when_entered)
+        upcast_v1_v2 = staticmethod(upcasts.received_when_entered)
         personal_fields = ("details",)
         data_owner = "subject_id"
         subject_id: UUID
@@ -53,8 +60,8 @@ class DataRequest(Aggregate):
 
         def apply(self, request: "DataRequest") -> None:
             request.identity_verified = True
-            if request.status == RECEIVED:
-                request.status = VERIFIED
+            if request.status == Status.RECEIVED:
+                request.status = Status.VERIFIED
 
     class Extended(Aggregate.Event, CarriesPersonalData):
         personal_fields = ("reason",)
@@ -75,7 +82,7 @@ class DataRequest(Aggregate):
         actor: str
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = QUOTED
+            request.status = Status.QUOTED
             request.quote = {"amount_cents": self.amount_cents, "currency": self.currency}
 
     class QuoteAccepted(Aggregate.Event):
@@ -83,14 +90,14 @@ class DataRequest(Aggregate):
         actor: str
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = QUOTE_ACCEPTED
+            request.status = Status.QUOTE_ACCEPTED
             request.due_at = self.due_at
 
     class QuoteDeclined(Aggregate.Event):
         actor: str
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = DECLINED
+            request.status = Status.DECLINED
 
     class Fulfilled(Aggregate.Event):
         actor: str
@@ -98,7 +105,7 @@ class DataRequest(Aggregate):
         delivery_format: str | None
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = FULFILLED
+            request.status = Status.FULFILLED
             request.delivery_sha256 = self.delivery_sha256
             request.delivery_format = self.delivery_format
 
@@ -112,7 +119,7 @@ class DataRequest(Aggregate):
         actor: str
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = REJECTED
+            request.status = Status.REJECTED
 
     class MarkedOverdue(Aggregate.Event):
         due_at: datetime
@@ -133,7 +140,7 @@ class DataRequest(Aggregate):
         self.entered_by = actor
         self.received_at = received_at or self.created_on
         self.due_at = due_at
-        self.status = RECEIVED
+        self.status = Status.RECEIVED
         self.identity_verified = False
         self.extended_months = 0
         self.quote: dict[str, Any] | None = None
@@ -165,7 +172,15 @@ class DataRequest(Aggregate):
 
     @property
     def is_open(self) -> bool:
-        return self.status not in CLOSED
+        return self.status not in DATA_REQUEST_CLOSED
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Still open and past its due date: whether the sweep has marked it yet or not."""
+        return self.is_open and (self.overdue or is_past(self.due_at, now))
+
+    def should_be_marked_overdue(self, now: datetime) -> bool:
+        """Overdue and not yet marked so: what the sweep records (`MarkedOverdue`)."""
+        return self.is_open and not self.overdue and is_past(self.due_at, now)
 
     def _ensure_open(self) -> None:
         if not self.is_open:
@@ -203,9 +218,9 @@ class DataRequest(Aggregate):
 
     def quote_fee(self, amount_cents: int, currency: str, actor: str, now: datetime) -> None:
         self._ensure_open()
-        if self.kind != DataRequestKind.PORTABILITY.value:
+        if self.kind != DataRequestKind.PORTABILITY:
             raise DataRequestStepOutOfOrder("only a portability export can carry a fee")
-        if self.status in (QUOTED, QUOTE_ACCEPTED):
+        if self.status in (Status.QUOTED, Status.QUOTE_ACCEPTED):
             raise DataRequestStepOutOfOrder("a fee has already been quoted")
         if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents < 1:
             raise InvalidInput("amount_cents", "amount_cents must be a positive whole number")
@@ -216,7 +231,7 @@ class DataRequest(Aggregate):
 
     def accept_quote(self, actor: str, now: datetime) -> None:
         self._ensure_open()
-        if self.status != QUOTED:
+        if self.status != Status.QUOTED:
             raise DataRequestStepOutOfOrder("there is no quote waiting to be accepted")
         self.trigger_event(
             self.QuoteAccepted, due_at=now + QUOTED_EXPORT_DELIVERY, actor=actor, timestamp=now
@@ -224,7 +239,7 @@ class DataRequest(Aggregate):
 
     def decline_quote(self, actor: str, now: datetime) -> None:
         self._ensure_open()
-        if self.status != QUOTED:
+        if self.status != Status.QUOTED:
             raise DataRequestStepOutOfOrder("there is no quote waiting to be declined")
         self.trigger_event(self.QuoteDeclined, actor=actor, timestamp=now)
 
@@ -235,7 +250,7 @@ class DataRequest(Aggregate):
         self._ensure_open()
         if not self.identity_verified:
             raise DataRequestStepOutOfOrder("verify the requester's identity before fulfilling")
-        if self.status == QUOTED:
+        if self.status == Status.QUOTED:
             raise DataRequestStepOutOfOrder("the quoted fee has not been accepted yet")
         self.trigger_event(
             self.Fulfilled, actor=actor, delivery_sha256=delivery_sha256,
@@ -255,7 +270,7 @@ class DataRequest(Aggregate):
         )
 
     def mark_overdue_if_due(self, now: datetime) -> bool:
-        if self.is_open and not self.overdue and now > self.due_at:
+        if self.should_be_marked_overdue(now):
             # Stamped when noticed, so the request's timestamps never run backwards.
             self.trigger_event(self.MarkedOverdue, due_at=self.due_at, timestamp=now)
             return True

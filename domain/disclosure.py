@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain import values
-from domain.values import LegalBasis
+from domain.vocabulary import LegalBasis
 
 
 class Disclosure(Aggregate):

@@ -9,6 +9,8 @@ answers 500 and it is a case for `ledger verify`.
 
 from __future__ import annotations
 
+from domain.vocabulary import TenantStatus
+
 
 class DomainError(Exception):
     def __init__(self, detail: str) -> None:
@@ -83,11 +85,6 @@ class RequesterCannotApprove(NotPermitted):
         super().__init__("nobody approves their own access request")
 
 
-class NotTheRequester(NotPermitted):
-    def __init__(self) -> None:
-        super().__init__("only the staff member who asked may use or withdraw this request")
-
-
 class AccessRefused(NotPermitted):
     """The access was refused and the refusal itself was recorded."""
 
@@ -121,11 +118,6 @@ class GrantNotActive(StateConflict):
         super().__init__(f"there is no active grant: the request is {status}")
 
 
-class GrantExpired(StateConflict):
-    def __init__(self) -> None:
-        super().__init__("the grant has expired")
-
-
 class TenantNotActive(StateConflict):
     def __init__(self, status: str) -> None:
         super().__init__(f"the tenant is {status}; its data cannot be granted or used")
@@ -138,7 +130,7 @@ class TenantClosed(StateConflict):
     def __init__(self, status: str, what: str = "its subjects' consent cannot be written") -> None:
         super().__init__(
             f"the tenant is {status}: {what}"
-            + (" until it is reactivated" if status == "terminated" else "")
+            + (" until it is reactivated" if status == TenantStatus.TERMINATED else "")
         )
         self.status = status
 

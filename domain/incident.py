@@ -9,8 +9,9 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain import values
-from domain.deadlines import AUTHORITY_NOTICE
+from domain.deadlines import AUTHORITY_NOTICE, is_past
 from domain.errors import IncidentStepOutOfOrder, InvalidInput
+from domain.vocabulary import IncidentSeverity
 
 
 class Incident(Aggregate):
@@ -43,8 +44,6 @@ class Incident(Aggregate):
         def apply(self, incident: "Incident") -> None:
             incident.overdue = True
 
-    SEVERITIES = ("low", "medium", "high", "critical")
-
     def __init__(
         self, title: str, description: str, severity: str, aware_at: datetime,
         authority_due_at: datetime, tenant_ids: list[UUID], actor: str, **_: Any,
@@ -67,8 +66,7 @@ class Incident(Aggregate):
         aware = now if aware_at is None else values.moment("aware_at", aware_at)
         if aware > now:
             raise InvalidInput("aware_at", "the vendor cannot have become aware in the future")
-        if not isinstance(severity, str) or severity not in cls.SEVERITIES:
-            raise InvalidInput("severity", f"severity must be one of: {', '.join(cls.SEVERITIES)}")
+        severity = values.choice("severity", IncidentSeverity, severity).value
         return cls._create(
             cls.Reported,
             id=uuid4(),
@@ -95,8 +93,21 @@ class Incident(Aggregate):
         reference = values.text("reference", reference, max_length=200) or ""
         self.trigger_event(self.AuthorityNotified, reference=reference, actor=actor, timestamp=now)
 
+    def is_overdue(self, now: datetime) -> bool:
+        """The authority was not told within the 72 hours: it still has not been and the time
+        is past, or it was told late. Late is late, marked by the sweep or not."""
+        return self.overdue or is_past(self.authority_due_at, self.authority_notified_at or now)
+
+    def should_be_marked_overdue(self, now: datetime) -> bool:
+        """Past the 72 hours with the authority not told, and not yet marked so: what the
+        sweep records (`MarkedOverdue`). A notice given late is not marked afterwards."""
+        return (
+            self.authority_notified_at is None and not self.overdue
+            and is_past(self.authority_due_at, now)
+        )
+
     def mark_overdue_if_due(self, now: datetime) -> bool:
-        if self.authority_notified_at is None and not self.overdue and now > self.authority_due_at:
+        if self.should_be_marked_overdue(now):
             # Stamped when noticed, so the incident's timestamps never run backwards.
             self.trigger_event(
                 self.MarkedOverdue, authority_due_at=self.authority_due_at, timestamp=now

@@ -8,26 +8,17 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from domain import consent, values
+from domain import consent, upcasts, values
 from domain.errors import (
     ConsentNeedsNoticeAndMethod,
     DuplicateOpenRequest,
     InvalidInput,
     StateConflict,
     SubjectErased,
-    TenantClosed,
 )
 from domain.personal import ERASED, CarriesPersonalData
-from domain.values import ConsentMethod, ConsentStatus
-
-
-def _every_channel_before_v2(state: dict[str, Any]) -> None:
-    """Before consent was kept per channel, a decision applied to its whole purpose whatever
-    channel it named: such events read as decisions for every channel, and the channel they
-    named is kept as `noted_channel`."""
-    state["noted_channel"] = state.get("channel")
-    state["channel"] = None
-
+from domain.tenant import TenantStanding
+from domain.vocabulary import ConsentMethod, ConsentStatus
 
 class Subject(Aggregate):
     class Registered(Aggregate.Created, CarriesPersonalData):
@@ -54,7 +45,7 @@ class Subject(Aggregate):
         """`channel` None: for every channel of the purpose (domain/consent.py)."""
 
         class_version = 2
-        upcast_v1_v2 = staticmethod(_every_channel_before_v2)
+        upcast_v1_v2 = staticmethod(upcasts.every_channel)
         personal_fields = ("ip_address",)
         purpose: str
         channel: str | None
@@ -68,7 +59,7 @@ class Subject(Aggregate):
 
     class ConsentWithdrawn(Aggregate.Event, CarriesPersonalData):
         class_version = 2
-        upcast_v1_v2 = staticmethod(_every_channel_before_v2)
+        upcast_v1_v2 = staticmethod(upcasts.every_channel)
         personal_fields = ("ip_address",)
         purpose: str
         channel: str | None
@@ -143,7 +134,7 @@ class Subject(Aggregate):
             "version": event.originator_version,
         }
         # The purpose's decisions are replaced, not changed in place: a copy of this subject
-        # (domain/recent_subjects.py) may share the old mapping.
+        # (domain/ledger/recent_subjects.py) may share the old mapping.
         decided = self.consents.get(event.purpose, {})
         self.consents[event.purpose] = {**decided, consent.key(event.channel): decision}
 
@@ -159,14 +150,9 @@ class Subject(Aggregate):
         subject_id: UUID | None = None,
     ) -> "Subject":
         return cls._create(
-            cls.Registered,
-            id=subject_id or uuid4(),
-            tenant_id=tenant_id,
-            name=values.text("name", name, max_length=200),
-            email=values.email(email),
-            phone=_phone(phone),
-            actor=actor,
-            timestamp=now,
+            cls.Registered, id=subject_id or uuid4(), tenant_id=tenant_id,
+            name=values.text("name", name, max_length=200), email=values.email(email),
+            phone=values.phone(phone), actor=actor, timestamp=now,
         )
 
     def _ensure_not_erased(self) -> None:
@@ -184,26 +170,23 @@ class Subject(Aggregate):
             self.Rectified,
             name=None if name is None else values.text("name", name, max_length=200),
             email=None if email is None else values.email(email),
-            phone=_phone(phone),
-            actor=actor,
-            timestamp=now,
+            phone=values.phone(phone), actor=actor, timestamp=now,
         )
 
-    @staticmethod
-    def _ensure_tenant_open(tenant_status: str | None) -> None:
-        """While its tenant is terminated (or purged), a subject's consent is not written."""
-        if tenant_status is not None and tenant_status != "active":
-            raise TenantClosed(tenant_status)
+    def _ensure_consent_may_be_written(self, tenant: TenantStanding | None) -> None:
+        """Not about an erased person; not while its tenant is terminated (or purged)."""
+        self._ensure_not_erased()
+        if tenant is not None:
+            tenant.ensure_open()
 
     def give_consent(
         self, purpose: str, method: str, notice_version: str, actor: str, now: datetime,
         channel: str | None = None, ip_address: str | None = None,
-        tenant_status: str | None = None,
+        tenant: TenantStanding | None = None,
     ) -> None:
         """Consent exists only through this explicit act, naming how and under which notice.
         Without a channel it is given for every channel of the purpose."""
-        self._ensure_not_erased()
-        self._ensure_tenant_open(tenant_status)
+        self._ensure_consent_may_be_written(tenant)
         if method is None or method == "":
             raise ConsentNeedsNoticeAndMethod(
                 "method", "consent is given by an explicit act: name the method"
@@ -212,31 +195,31 @@ class Subject(Aggregate):
             raise ConsentNeedsNoticeAndMethod(
                 "notice_version", "consent is given to a notice: name its version"
             )
-        self.trigger_event(
-            self.ConsentGiven,
-            purpose=values.purpose(purpose).value,
-            channel=_channel(channel),
-            notice_version=values.text("notice_version", notice_version, max_length=100),
-            method=values.choice("method", ConsentMethod, method).value,
-            actor=actor,
-            ip_address=values.text("ip_address", ip_address, required=False, max_length=64),
-            timestamp=now,
-        )
+        self._record_decision(self.ConsentGiven, purpose, channel, notice_version, True, method, actor,
+                     ip_address, now)
 
     def withdraw_consent(
         self, purpose: str, method: str, actor: str, now: datetime,
         channel: str | None = None, notice_version: str | None = None,
-        ip_address: str | None = None, tenant_status: str | None = None,
+        ip_address: str | None = None, tenant: TenantStanding | None = None,
     ) -> None:
         """Withdrawing is as easy as giving: no notice version is needed. Without a channel
         it is withdrawn for every channel of the purpose."""
-        self._ensure_not_erased()
-        self._ensure_tenant_open(tenant_status)
+        self._ensure_consent_may_be_written(tenant)
+        self._record_decision(self.ConsentWithdrawn, purpose, channel, notice_version, False, method,
+                     actor, ip_address, now)
+
+    def _record_decision(
+        self, event_class: type, purpose: str, channel: str | None, notice_version: str | None,
+        notice_required: bool, method: str, actor: str, ip_address: str | None, now: datetime,
+    ) -> None:
         self.trigger_event(
-            self.ConsentWithdrawn,
+            event_class,
             purpose=values.purpose(purpose).value,
-            channel=_channel(channel),
-            notice_version=values.text("notice_version", notice_version, required=False, max_length=100),
+            channel=values.channel(channel),
+            notice_version=values.text(
+                "notice_version", notice_version, required=notice_required, max_length=100
+            ),
             method=values.choice("method", ConsentMethod, method).value,
             actor=actor,
             ip_address=values.text("ip_address", ip_address, required=False, max_length=64),
@@ -262,7 +245,7 @@ class Subject(Aggregate):
         is recorded even while their tenant is terminated: no closed door stands between a
         person and their right to say no."""
         decisions = self.consents.get(values.purpose(purpose).value, {})
-        channel = _channel(channel)
+        channel = values.channel(channel)
         if channel is None:
             if not consent.given_somewhere(decisions):
                 return False
@@ -279,13 +262,12 @@ class Subject(Aggregate):
         return True
 
     def consent_answer(
-        self, purpose: str, channel: str | None = None, tenant_status: str | None = None
+        self, purpose: str, channel: str | None = None, tenant: TenantStanding | None = None
     ) -> dict[str, Any]:
         """May the vendor use this purpose (on this channel)? Anything never given is a no."""
-        closed = None if tenant_status in (None, "active") else f"the tenant is {tenant_status}"
         return consent.answer(
-            self.consents.get(values.purpose(purpose).value, {}), _channel(channel),
-            erased=self.erased, closed=closed,
+            self.consents.get(values.purpose(purpose).value, {}), values.channel(channel),
+            erased=self.erased, closed=None if tenant is None else tenant.closed_reason,
         )
 
     def is_allowed(self, purpose: str, channel: str | None = None) -> bool:
@@ -304,11 +286,3 @@ class Subject(Aggregate):
             return False
         self.trigger_event(self.ErasureBecameFinal, last_key_epoch=last_key_epoch, timestamp=at)
         return True
-
-
-def _phone(phone: str | None) -> str | None:
-    return None if phone is None else values.phone(phone)
-
-
-def _channel(channel: str | None) -> str | None:
-    return None if channel is None else values.choice("channel", values.Channel, channel).value

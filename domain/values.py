@@ -1,4 +1,6 @@
-"""The ledger's vocabulary: purposes, scopes, locations and other closed sets, with their checks."""
+"""Checks of the values callers give: free text, e-mail, phone, moments, ids, counts, and a
+choice among a closed set of `domain.vocabulary`. Each answers the value to record, or raises
+InvalidInput naming the field."""
 
 from __future__ import annotations
 
@@ -9,102 +11,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidEmail, InvalidInput, LocationOutsideEU, UnknownPurpose
+from domain.vocabulary import EU_MEMBER_STATES, Channel, Purpose
 
-
-class Purpose(StrEnum):
-    INFO_MAIL = "info_mail"
-    PRODUCT_MAIL = "product_mail"
-    BLOG_MAIL = "blog_mail"
-    ANALYTICS_COOKIES = "analytics_cookies"
-    TRACKING_COOKIES = "tracking_cookies"
-    PROFILING = "profiling"
-    THIRD_PARTY_MARKETING = "third_party_marketing"
-    MARKET_RESEARCH = "market_research"
-
-
-class ConsentStatus(StrEnum):
-    GIVEN = "given"
-    WITHDRAWN = "withdrawn"
-
-
-class ConsentMethod(StrEnum):
-    """How a decision was expressed. A pre-ticked box is deliberately not among them."""
-
-    WEB_FORM = "web_form"
-    CHECKBOX = "checkbox"
-    COOKIE_BANNER = "cookie_banner"
-    DOUBLE_OPT_IN = "double_opt_in"
-    EMAIL = "email"
-    SMS = "sms"
-    PHONE = "phone"
-    PAPER = "paper"
-    IN_PERSON = "in_person"
-    API = "api"
-    UNSUBSCRIBE_LINK = "unsubscribe_link"
-    IMPORT = "import"
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    SMS = "sms"
-    PHONE = "phone"
-    POST = "post"
-    WEB = "web"
-    APP = "app"
-    IN_PERSON = "in_person"
-
-
-class Scope(StrEnum):
-    READ = "read"
-    EXPORT = "export"
-    MODIFY = "modify"
-
-    @property
-    def breadth(self) -> int:
-        # read < export < modify: an approver may move a request down this line, never up.
-        return {"read": 1, "export": 2, "modify": 3}[self.value]
-
-    def permits(self, action: "Scope") -> bool:
-        # Export and modify grants also allow looking at the data they export or change.
-        return action is Scope.READ or action is self
-
-    def within(self, asked: "Scope") -> bool:
-        """Whether granting `self` for a request that asked for `asked` only narrows it.
-
-        Breadth alone is not enough: export is not a narrower modify, it is a different
-        permission, so a modify request may be narrowed to read but never turned into export.
-        """
-        return self is asked or self is Scope.READ
-
-
-class DataRequestKind(StrEnum):
-    ACCESS = "access"
-    RECTIFICATION = "rectification"
-    ERASURE = "erasure"
-    PORTABILITY = "portability"
-    OBJECTION = "objection"
-
-
-class RequestChannel(StrEnum):
-    EMAIL = "email"
-    WEB_FORM = "web_form"
-    LETTER = "letter"
-    PHONE = "phone"
-    IN_PERSON = "in_person"
-    API = "api"
-
-
-class LegalBasis(StrEnum):
-    CUSTOMER_REQUEST = "customer_request"
-    LEGAL_OBLIGATION = "legal_obligation"
-    COURT_ORDER = "court_order"
-
-
-PRIMARY_LOCATION = "NL"
-FAILOVER_LOCATION = "IE"
-EU_MEMBER_STATES = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
-)
 
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
 # What people write around a phone number: spaces, dashes, dots, slashes and parentheses.
@@ -119,6 +27,11 @@ def purpose(value: str) -> Purpose:
         return Purpose(value)
     except ValueError:
         raise UnknownPurpose(value) from None
+
+
+def channel(value: str | None) -> str | None:
+    """A channel's text; None (every channel) stays None."""
+    return None if value is None else choice("channel", Channel, value).value
 
 
 def eu_location(value: str) -> str:

@@ -11,28 +11,16 @@ own words (sealed with the subject's key: it may well be about them).
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
 from domain import values
-from domain.errors import InvalidInput, TenantClosed
+from domain.errors import InvalidInput
 from domain.personal import CarriesPersonalData
-
-
-class WhatWasRead(StrEnum):
-    PROFILE = "profile"
-    PROFILE_AS_OF = "profile as of a past moment"
-    HISTORY = "history"
-    CONSENT_RECEIPTS = "consent receipts"
-    EXPORT = "export"
-    DELIVERY = "delivered export"
-
-    @property
-    def takes_data_away(self) -> bool:
-        return self in (WhatWasRead.EXPORT, WhatWasRead.DELIVERY)
+from domain.tenant import TenantStanding
+from domain.vocabulary import WhatWasRead
 
 
 class VendorRead(Aggregate):
@@ -62,14 +50,14 @@ class VendorRead(Aggregate):
     def record(
         cls, subject_id: UUID, tenant_id: UUID | None, actor: str, role: str, what: str,
         now: datetime, request_id: UUID | None = None, reason: str | None = None,
-        request_subject_id: UUID | None = None, tenant_status: str | None = None,
+        request_subject_id: UUID | None = None, tenant: TenantStanding | None = None,
     ) -> "VendorRead":
         """`request_subject_id`: whose request `request_id` is (the caller looked it up); a
         read is justified only by a request of the subject whose data is read. A terminated
         tenant's data has become inaccessible: nothing of its subjects is exported."""
         kind = values.choice("what", WhatWasRead, what)
-        if kind.takes_data_away and tenant_status not in (None, "active"):
-            raise TenantClosed(str(tenant_status), "its subjects' data cannot be exported")
+        if kind.takes_data_away and tenant is not None:
+            tenant.ensure_open("its subjects' data cannot be exported")
         reason = values.text("reason", reason, required=False, max_length=500)
         if request_id is None and reason is None:
             raise InvalidInput(

@@ -54,7 +54,7 @@ def pg_admin() -> str:
 
 
 def _conninfo(url: str) -> str:
-    from projections.storage.database import postgres_parts
+    from projections.storage.postgres import postgres_parts
 
     return " ".join(f"{k}={v}" for k, v in postgres_parts(url).items() if v)
 

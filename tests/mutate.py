@@ -35,7 +35,10 @@ NOT_KILLED = ("survived", "no tests", "timeout")
 # group: (modules, the in-process tests that prove its guarantee). Tests that start processes
 # cannot count: mutmut sees only its own process (docs/reliability.md, "Broken on purpose").
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
-    "idempotency": (["api/http/idempotency.py"], [
+    "idempotency": ([
+        "api/http/idempotency.py", "projections/storage/idempotency.py",
+        "projections/storage/sortable_stamps.py",
+    ], [
         "tests/integration/test_idempotency_claims.py",
         "tests/integration/test_idempotency_store_housekeeping.py",
         "tests/integration/test_in_doubt_commits.py",
@@ -54,13 +57,14 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         "tests/unit/test_log_filter_keeps_the_rest.py",
         "tests/unit/test_log_filter_knows_every_secret.py",
     ]),
-    "group-commit": (["domain/group_commit.py"], [
+    "group-commit": (["domain/ledger/group_commit.py"], [
         "tests/unit/test_group_commit.py",
         "tests/unit/test_group_commit_every_caller_answered.py",
         "tests/unit/test_group_commit_batches.py",
         "tests/integration/test_group_commit_stores.py",
     ]),
-    "projections": (["projections/read_models/runner.py", "projections/read_models/base.py"], [
+    "projections": (["projections/read_models/runner.py", "projections/read_models/batches.py",
+                     "projections/read_models/base.py", "projections/read_models/writes.py"], [
         "tests/integration/test_projection_runner.py",
         "tests/integration/test_projection_runner_lock.py",
         "tests/integration/test_projection_runner_progress.py",
@@ -69,12 +73,25 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         "tests/integration/test_projection_writes_in_one_batch.py",
         "tests/integration/test_read_model_failures.py",
     ]),
-    "sealer": (["projections/merkle_log/sealer.py"], [
+    "sealer": (["projections/merkle_log/sealer.py", "projections/merkle_log/sealed_state.py"], [
         "tests/integration/test_sealer.py",
         "tests/integration/test_sealer_turns.py",
         "tests/integration/test_sealer_bounds.py",
+        "tests/integration/test_sealer_is_a_tracked_consumer.py",
     ]),
-    "key-store": (["projections/storage/key_store.py"], [
+    # The one mechanism the runner and the sealer follow the log by: the tests of both.
+    "follower": (["projections/storage/follower.py"], [
+        "tests/unit/test_log_follower.py",
+        "tests/integration/test_projection_runner.py",
+        "tests/integration/test_projection_runner_lock.py",
+        "tests/integration/test_projection_runner_progress.py",
+        "tests/integration/test_projection_runner_says_and_waits.py",
+        "tests/integration/test_sealer.py",
+        "tests/integration/test_sealer_turns.py",
+        "tests/integration/test_sealer_bounds.py",
+        "tests/integration/test_sealer_is_a_tracked_consumer.py",
+    ]),
+    "key-store": (["projections/storage/key_store.py", "projections/storage/tables.py"], [
         "tests/integration/test_shredding_in_the_key_store.py",
         "tests/integration/test_key_store_edges.py",
         "tests/reliability/test_key_epochs.py",

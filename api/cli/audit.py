@@ -1,36 +1,18 @@
-"""`ledger verify`, `ledger seal` and `ledger public-key`: the Merkle log from the command line.
-
-`make_sealer(stores, settings)` is how `ledger serve` (in-process, SQLite) and `ledger worker`
-(its own process, PostgreSQL) build the sealer they start and stop.
-"""
+"""`ledger verify`, `ledger seal` and `ledger public-key`: the Merkle log from the command line."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from api.settings import Settings
-from api.bootstrap import Stores
-from projections.merkle_log.sealer import Sealer
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SHOWN_PROBLEMS = 10
 PROGRESS_STEP = 500
-
-
-def make_sealer(stores: Stores, settings: Settings) -> Sealer:
-    """The sealer for these stores, signing with the configured key and keeping the configured
-    delay bound (settings.checkpoint_delay_seconds). Call `.start()` / `.stop()` around serving."""
-    from api import keyfiles
-    return Sealer(
-        stores.ledger,
-        stores.db,
-        keyfiles.signing_key(settings),
-        checkpoint_interval=1.0,
-        max_delay=settings.checkpoint_delay_seconds,
-        poll_interval=settings.poll_interval_ms / 1000,
-    )
 
 
 def _public_key(settings: Settings, path: Path | None):  # -> Ed25519PublicKey
@@ -61,8 +43,8 @@ def verify(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from api.settings import get_settings
     from api.bootstrap import open_stores
+    from api.settings import get_settings
     from projections.audit.verify import verify_log
 
     settings = get_settings()
@@ -111,8 +93,8 @@ def seal() -> None:
     """Seal every stored event not yet in the Merkle log and sign a checkpoint, once."""
     from rich.console import Console
 
+    from api.bootstrap import make_sealer, open_stores
     from api.settings import get_settings
-    from api.bootstrap import open_stores
 
     settings = get_settings()
     console = Console()

@@ -96,7 +96,7 @@ def pg_dump_command(target: Path) -> list[str]:
 
 
 def pg_environment(database_url: str) -> dict[str, str]:
-    from projections.storage.database import postgres_parts
+    from projections.storage.postgres import postgres_parts
 
     parts = postgres_parts(database_url)
     env = {
@@ -173,7 +173,7 @@ def backup(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from api.settings import get_settings
-    from projections.storage.database import sqlite_path
+    from projections.storage.sqlite import sqlite_path
 
     settings = get_settings()
     url = settings.database_url

@@ -1,8 +1,10 @@
-"""The `ledger` command: serve, work, make tokens, initialise, verify, rebuild, sweep."""
+"""The `ledger` command: the one list of its command groups, each in a module of its own."""
 
 from __future__ import annotations
 
 import typer
+
+from api.cli import audit, backup, initialise, keys, projections, serve, sweep, tokens, worker
 
 app = typer.Typer(
     help="The Compliance Ledger: an event-sourced, verifiable record of consent and access.",
@@ -10,47 +12,17 @@ app = typer.Typer(
     add_completion=False,
 )
 
+# In the order `ledger --help` lists them.
+COMMAND_GROUPS = (initialise, serve, tokens, projections, worker, audit, sweep, keys, backup)
+
 
 @app.callback()
 def main() -> None:
     """Settings come from LEDGER_* environment variables or a .env file (see README)."""
 
 
-@app.command()
-def init() -> None:
-    """Create the store's tables and the generated keys in the data dir: the dir 0700, every
-    file in it (and the SQLite store's) 0600."""
-    from rich.console import Console
-
-    from api import keyfiles
-    from api.private_files import make_private, private_folder
-    from api.settings import get_settings
-    from api.bootstrap import open_stores
-
-    settings = get_settings()
-    private_folder(settings.data_dir)
-    keyfiles.ensure_all(settings)
-    stores = open_stores(settings)
-    try:
-        make_private(settings)  # while SQLite's -wal and -shm files exist
-    finally:
-        stores.close()
-    make_private(settings)  # and whatever closing left behind
-    Console().print(
-        f"[green]Ledger initialised[/green]: store {settings.database_url}, "
-        f"keys in {settings.data_dir.resolve()}"
-    )
-
-
-def _register() -> None:
-    # Each group of commands lives in its own module, named for what it does.
-    from api.cli import audit, backup, keys, projections, serve, sweep
-
-    for module in (serve, projections, audit, sweep, keys, backup):
-        module.register(app)
-
-
-_register()
+for group in COMMAND_GROUPS:
+    group.register(app)
 
 
 if __name__ == "__main__":

@@ -1,44 +1,24 @@
-"""`ledger projections status | rebuild | check` and `ledger worker`, plus how a process starts
-its read side (`start_read_side`, used by `ledger serve` and `ledger worker`)."""
+"""`ledger projections status | rebuild | check`: how far behind the read models are, rebuilding
+them, and checking them against the events."""
 
 from __future__ import annotations
 
-import signal
-import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from api.settings import Settings
-from api.bootstrap import Stores
+if TYPE_CHECKING:
+    from api.bootstrap import Stores
 
 
-def start_read_side(
-    stores: Stores, settings: Settings, *, run_projections: bool = True, clock: Any = None
-) -> Any:
-    """The read models for this process, with their runner started in the background when
-    `run_projections`. Returns a `projections.read_models.read_side.ReadSideHandle`: `.read_models`, `.runner`,
-    `.stop()`. Stop it before `stores.close()`."""
-    from projections.read_models.read_side import open_read_side
-
-    return open_read_side(
-        stores.ledger, stores.db, stores.keys,
-        stores.keys.derivation_root(),
-        poll_interval=settings.poll_interval_ms / 1000, clock=clock,
-        run_projections=run_projections,
-    )
-
-
-def _open() -> tuple[Settings, Stores, list[Any]]:
+def _open() -> tuple[Stores, list[Any]]:
+    """The stores and their read models, without a runner: making a runner brings changed read
+    models to their version at once, and these commands decide themselves what they change."""
+    from api.bootstrap import open_stores, read_model_projections
     from api.settings import get_settings
-    from api.bootstrap import open_stores
-    from projections.read_models.all_read_models import read_model_projections
-    from projections.read_models.sealed_columns import email_lookup_key
 
-    settings = get_settings()
-    stores = open_stores(settings)
-    lookup_key = email_lookup_key(stores.keys.derivation_root())
-    return settings, stores, read_model_projections(stores.keys, lookup_key)
+    stores = open_stores(get_settings())
+    return stores, read_model_projections(stores)
 
 
 def _select(projections: list[Any], only: list[str] | None) -> list[Any]:
@@ -72,7 +52,7 @@ def register(app: typer.Typer) -> None:
         from projections.read_models import failures
         from projections.read_models.tables import create_bookkeeping_tables
 
-        _, stores, projections = _open()
+        stores, projections = _open()
         try:
             # Only reads: a status never changes a read model (no upgrade, no retry).
             create_bookkeeping_tables(stores.db)
@@ -126,7 +106,7 @@ def register(app: typer.Typer) -> None:
         )
 
         from projections.read_models import rebuild as rebuilding
-        _, stores, projections = _open()
+        stores, projections = _open()
         try:
             chosen = _select(projections, only)
             head = int(stores.ledger.recorder.max_notification_id() or 0)
@@ -158,7 +138,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         from projections.read_models import rebuild as rebuilding
-        _, stores, projections = _open()
+        stores, projections = _open()
         console = Console()
         try:
             chosen = _select(projections, only)
@@ -188,71 +168,6 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(group, name="projections")
 
-    @app.command()
-    def worker(
-        projections: bool = typer.Option(
-            True, "--projections/--no-projections", help="apply the read models"
-        ),
-        sealer: bool = typer.Option(True, "--sealer/--no-sealer", help="seal the Merkle log"),
-        sweep: bool = typer.Option(
-            False, "--sweep/--no-sweep", help="also apply what time has made due"
-        ),
-    ) -> None:
-        """Projections and the sealer in their own process, until SIGTERM or SIGINT.
-
-        PostgreSQL deployments run one or more: of several workers one applies the projections
-        and the others stand by, taking over if it dies."""
-        import logging
-
-        from rich.console import Console
-
-        from api.settings import get_settings
-        from api.bootstrap import open_stores
-
-        settings = get_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s"
-        )
-        from api import logging_setup
-        # The worker logs as much as the API: the same scrubbing of secrets and personal data.
-        logging_setup.install_redaction(logging_setup.known_secrets(settings))
-        stopping = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stopping.set())
-        stores = open_stores(settings)
-        read_side = start_read_side(stores, settings, run_projections=projections)
-        stops: list[Any] = [read_side.stop]
-        if sealer:
-            from api.cli.audit import make_sealer
-
-            running_sealer = make_sealer(stores, settings)
-            running_sealer.start()
-            stops.insert(0, running_sealer.stop)
-        if sweep:
-            from api.services.sweep import start_sweeper
-
-            thread, stop_sweeping = start_sweeper(
-                stores.ledger, read_side.read_models, settings.sweep_interval_seconds,
-                stores.epochs,
-            )
-            stops.insert(0, lambda: (stop_sweeping.set(), thread.join(10)))
-        console = Console(stderr=True)
-        parts = (("projections", projections), ("sealer", sealer), ("sweep", sweep))
-        doing = [name for name, on in parts if on]
-        console.print(
-            f"worker ({', '.join(doing) or 'nothing'}) on {_redacted(settings.database_url)}; "
-            "stop with SIGTERM"
-        )
-        try:
-            while not stopping.wait(0.5):
-                pass
-        finally:
-            # Each stops after its work in progress commits or rolls back: nothing half-applied.
-            for stop in stops:
-                stop()
-            stores.close()
-        console.print("worker stopped")
-
 
 def _active_worker(stores: Stores) -> str | None:
     """On PostgreSQL: whether some process holds the projections' lock right now."""
@@ -271,10 +186,3 @@ def _active_worker(stores: Stores) -> str | None:
     if row is None:
         return "[yellow]no process is applying the projections right now[/yellow]"
     return f"projections applied by the process holding backend pid {row[0]}"
-
-
-def _redacted(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return url

@@ -1,4 +1,4 @@
-"""`ledger serve` (the HTTP API under uvicorn) and `ledger token` (a bearer token for trying it)."""
+"""`ledger serve`: the HTTP API under uvicorn, one process or several workers on one port."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 import typer
-
-from api.http.auth import Role
 
 if TYPE_CHECKING:
     import uvicorn
@@ -138,38 +136,5 @@ class _OwnListener:
         return _reuse_port_socket, (self.host, self.port)
 
 
-def token(
-    role: Role = typer.Option(..., "--role", help="staff, customer, officer, system or auditor"),
-    actor: str = typer.Option(..., "--actor", help="who the token speaks for (its `sub`)"),
-    tenant: str | None = typer.Option(None, "--tenant", help="the tenant id (customers only)"),
-    ttl: int = typer.Option(3600, "--ttl", min=1, help="seconds until it expires"),
-    login_link: bool = typer.Option(
-        False, "--login-link",
-        help="customers: print a signed link that logs into the portal instead of the token",
-    ),
-    link_ttl: int = typer.Option(900, "--link-ttl", min=1, help="seconds the link stays valid"),
-) -> None:
-    """Print a bearer token signed with the configured secret (or a portal login link).
-    Refuses when there is no secret yet: run `ledger init` first."""
-    from api import keyfiles
-    from api.http.auth import mint_token
-    from api.portal.login_links import mint_login_link
-    from api.settings import get_settings
-
-    settings = get_settings()
-    if not settings.auth_public_key:  # with RS256, mint_token itself says why it cannot
-        try:
-            keyfiles.existing_auth_secret(settings)
-        except keyfiles.NoAuthSecret as error:
-            typer.echo(f"Error: {error}", err=True)
-            raise typer.Exit(1) from None
-    try:
-        token = mint_token(settings, role.value, actor, tenant=tenant, ttl=ttl)
-        typer.echo(mint_login_link(settings, token, ttl_seconds=link_ttl) if login_link else token)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
-
-
 def register(app: typer.Typer) -> None:
     app.command()(serve)
-    app.command()(token)

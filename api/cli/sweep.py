@@ -16,16 +16,13 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
         from rich.table import Table
 
-        from api.cli.projections import start_read_side
+        from api.bootstrap import build
         from api.services.sweep import sweep as sweep_once
         from api.settings import get_settings
-        from api.bootstrap import open_stores
 
-        settings = get_settings()
-        stores = open_stores(settings)
-        console = Console()
+        container = build(get_settings(), sealer=False)
+        read_side, console = container.read_side, Console()
         try:
-            read_side = start_read_side(stores, settings, run_projections=False)
             runner = read_side.runner
             # The read models say what is due: bring them up to the log's head first, so
             # nothing recorded a moment ago is missed. (The ledger re-checks every item.)
@@ -38,10 +35,10 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, completed=min(runner.position(), head))
                 runner.catch_up(until=head, progress=lambda at: bar.update(task, completed=at))
                 bar.update(task, completed=max(head, 1))
-            report = sweep_once(stores.ledger, read_side.read_models)
+            report = sweep_once(container.stores.ledger, read_side.read_models)
             runner.catch_up()  # so the next reader sees what the sweep recorded
         finally:
-            stores.close()
+            container.close()
 
         table = Table(title=f"Sweep at {report.now.isoformat()}")
         table.add_column("what")

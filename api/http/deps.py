@@ -1,7 +1,9 @@
 """What routes ask FastAPI for: the ledger, the read side (caught up), the settings, the caller.
 
-Role checks come before any lookup, so a 403 never tells whether something exists; a
-customer asking about another tenant's anything gets 404 from the route itself.
+Each dependency has an `Annotated` alias (`LedgerDep`, `ReadDep`, `Officer`, ...), which the
+routes name as the type of a parameter. Role checks come before any lookup, so a 403 never
+tells whether something exists; what a caller of an allowed role sees of which tenant is
+api/services/visibility.py's.
 
 The dependencies are `async def` because none of them waits on anything (attribute lookups,
 and a JWT check that is CPU only and cached): FastAPI runs a plain `def` dependency in a
@@ -23,7 +25,7 @@ from api.http.auth import BadToken, Caller, Role, TokenVerifier
 from api.http.read_waits import ReadWaits, beyond_the_last_event, reach
 from api.http.problems import ProblemException
 from api.settings import Settings
-from domain.application import Ledger
+from domain.ledger import Ledger
 from projections.read_models.queries.contract import ReadSide
 
 MAX_POSITION = 2**63 - 1
@@ -77,16 +79,12 @@ def caller_from_request(request: Request, credentials: str | None) -> Caller:
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def authenticate(request: Request, credentials: Credentials) -> Caller:
-    return caller_from_request(request, credentials.credentials if credentials else None)
-
-
 def allow(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     """A dependency that lets only these roles through (403 for the others)."""
     allowed = frozenset(roles)
 
-    # Authenticates itself rather than through `authenticate`: one dependency less to solve
-    # on every request (FastAPI's solving is a good part of a request's time).
+    # Authenticates itself rather than through a dependency of its own: one dependency less to
+    # solve on every request (FastAPI's solving is a good part of a request's time).
     async def gate(request: Request, credentials: Credentials) -> Caller:
         caller = caller_from_request(request, credentials.credentials if credentials else None)
         if caller.role not in allowed:
@@ -161,7 +159,6 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 CurrentLedgerDep = Annotated[Ledger, Depends(current_ledger)]
 ReadDep = Annotated[ReadSide, Depends(read_side)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-Principal = Annotated[Caller, Depends(authenticate)]
 
 Officer = Annotated[Caller, Depends(allow(Role.OFFICER))]
 Auditor = Annotated[Caller, Depends(allow(Role.AUDITOR))]
@@ -170,19 +167,16 @@ Customer = Annotated[Caller, Depends(allow(Role.CUSTOMER))]
 System = Annotated[Caller, Depends(allow(Role.SYSTEM))]
 OfficerOrSystem = Annotated[Caller, Depends(allow(Role.OFFICER, Role.SYSTEM))]
 OfficerOrAuditor = Annotated[Caller, Depends(allow(Role.OFFICER, Role.AUDITOR))]
+StaffOrCustomer = Annotated[Caller, Depends(allow(Role.STAFF, Role.CUSTOMER))]
 TenantReader = Annotated[
     Caller, Depends(allow(Role.OFFICER, Role.AUDITOR, Role.CUSTOMER))
 ]
 """Those who read a tenant's things: officers, auditors, and that tenant's own customers."""
+AccessRequestReader = Annotated[
+    Caller, Depends(allow(Role.STAFF, Role.CUSTOMER, Role.OFFICER, Role.AUDITOR))
+]
+"""Those who read access requests: their tenant's customers, the staff who made them,
+officers and auditors."""
+ConsentReader = Annotated[Caller, Depends(allow(Role.SYSTEM, Role.OFFICER, Role.AUDITOR))]
+"""Those who ask about consent: the vendor's systems before they write, officers, auditors."""
 
-
-def not_found(what: str, ident: object) -> ProblemException:
-    # Worded like the domain's own NotFound, so that "not yours" and "not there" read the same.
-    return ProblemException(404, f"no {what} with id {ident}")
-
-
-def ensure_own_tenant(caller: Caller, owner_tenant_id: object, what: str, ident: object) -> None:
-    """A customer sees only its own tenant; anything else is 404 (never 403), so a customer
-    cannot even learn whether another tenant's thing exists."""
-    if caller.role is Role.CUSTOMER and str(owner_tenant_id) != str(caller.tenant):
-        raise not_found(what, ident)

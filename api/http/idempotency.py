@@ -1,11 +1,11 @@
 """`Idempotency-Key` on every write (POST, PUT, PATCH): a retried request gets the first
 answer, not a second event.
 
-The first request with a key inserts an in-progress row (the primary key makes that
-atomic across threads and processes), runs, and stores its answer. A request with the
-same key, caller and body returns the stored answer (waiting while the first is still
-running); the same key with another body is a 422. Answers of 500 and above are not kept,
-so a retry after a failure runs again. Keys live 24 hours.
+The first request with a key claims it (projections/storage/idempotency.py keeps the claims),
+runs, and stores its answer. A request with the same key, caller and body returns the stored
+answer (waiting while the first is still running); the same key with another body is a 422.
+Answers of 500 and above are not kept, so a retry after a failure runs again. Keys live 24
+hours.
 
 The database may go away while a request runs (a restart, a failover). Storing the answer or
 freeing the key then rides out a short outage, and the decided answer reaches the client
@@ -22,13 +22,9 @@ import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import anyio
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Request, Response
 from psycopg_pool import PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -42,123 +38,26 @@ from api.http.problems import (
     problem_response,
     response_for,
 )
-from domain.clock import Clock
-from projections.storage.database import Database
+from projections.storage.idempotency import (
+    ABANDONED_AFTER,
+    DONE,
+    MINE,
+    Claim,
+    IdempotencyStore,
+)
 
 HEADER = "Idempotency-Key"
 # Every method that writes. A PUT is idempotent by HTTP's definition, but each one records
 # an event here (the ledger keeps every decision), so a retried PUT needs the key as much
 # as a retried POST.
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
-LIFETIME = timedelta(hours=24)
 WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.02
 MAX_KEY_LENGTH = 255
-SWEEP_EVERY = 500  # claims between two deletions of expired keys
 KEPT_HEADERS = ("location",)
-# Longer than any request runs, so only a claim whose process died (or lost the database for
-# good) is taken over by a retry.
-ABANDONED_AFTER = timedelta(minutes=2)
 SETTLE_SECONDS = 15.0  # how long storing an answer or freeing a key waits out an outage
 
 log = logging.getLogger("ledger.api")
-
-MINE, DONE, BUSY = "mine", "done", "busy"
-
-
-@dataclass(frozen=True)
-class Claim:
-    state: str
-    body_sha256: str
-    status: int | None = None
-    response: str | None = None
-
-
-def _stamp(moment: datetime) -> str:
-    # Fixed width, so that text comparison is time comparison on both stores.
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-class IdempotencyStore:
-    def __init__(self, db: Database, clock: Clock, fingerprint_key: bytes) -> None:
-        self.db = db
-        self.clock = clock
-        self.fingerprint_key = fingerprint_key
-        self._claims = 0
-        db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS idempotency_keys (
-                actor TEXT NOT NULL,
-                key TEXT NOT NULL,
-                body_sha256 TEXT NOT NULL,
-                status INTEGER,
-                response TEXT,
-                created_at TEXT NOT NULL,
-                PRIMARY KEY (actor, key)
-            );
-            CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at);
-            """
-        )
-
-    def claim(self, actor: str, key: str, body_sha256: str, at: datetime | None = None) -> Claim:
-        """`at`: the claim's moment (now by default), by which `withdraw` finds it."""
-        now = at or self.clock.now()
-        self._claims += 1
-        if self._claims % SWEEP_EVERY == 0:
-            self.forget_expired()  # keeps the table to about one day of keys
-        with self.db.transaction() as cur:
-            # A key older than its lifetime is forgotten, and an in-progress claim older than
-            # ABANDONED_AFTER was abandoned: either way the request counts as new.
-            cur.execute(
-                "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND (created_at < %s "
-                "OR (status IS NULL AND created_at < %s))",
-                (actor, key, _stamp(now - LIFETIME), _stamp(now - ABANDONED_AFTER)),
-            )
-            cur.execute(
-                "INSERT INTO idempotency_keys (actor, key, body_sha256, created_at) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (actor, key) DO NOTHING",
-                (actor, key, body_sha256, _stamp(now)),
-            )
-            if cur.rowcount == 1:
-                return Claim(MINE, body_sha256)
-            cur.execute(
-                "SELECT body_sha256, status, response FROM idempotency_keys "
-                "WHERE actor = %s AND key = %s",
-                (actor, key),
-            )
-            row = cur.fetchone()
-        if row is None:  # released between our insert and select: try again
-            return Claim(BUSY, body_sha256)
-        stored_sha, status, response = row
-        if status is None:
-            return Claim(BUSY, stored_sha)
-        return Claim(DONE, stored_sha, int(status), response)
-
-    def finish(self, actor: str, key: str, status: int, response: str) -> None:
-        self.db.execute(
-            "UPDATE idempotency_keys SET status = %s, response = %s WHERE actor = %s AND key = %s",
-            (status, response, actor, key),
-        )
-
-    def withdraw(self, actor: str, key: str, body_sha256: str, at: datetime) -> None:
-        """Deletes the claim made `at` if it was stored after all and is still unanswered."""
-        self.db.execute(
-            "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND body_sha256 = %s "
-            "AND status IS NULL AND created_at = %s",
-            (actor, key, body_sha256, _stamp(at)),
-        )
-
-    def release(self, actor: str, key: str) -> None:
-        self.db.execute(
-            "DELETE FROM idempotency_keys WHERE actor = %s AND key = %s AND status IS NULL",
-            (actor, key),
-        )
-
-    def forget_expired(self) -> int:
-        return self.db.execute(
-            "DELETE FROM idempotency_keys WHERE created_at < %s",
-            (_stamp(self.clock.now() - LIFETIME),),
-        )
 
 
 def _fingerprint(request: Request, body: bytes) -> str:
@@ -170,13 +69,6 @@ def _fingerprint(request: Request, body: bytes) -> str:
     digest.update(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
     digest.update(body)
     return digest.hexdigest()
-
-
-def fingerprint_key(root: bytes) -> bytes:
-    """The requests' fingerprint key, derived from the key store's derivation root."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"compliance-ledger/idempotency/v1"
-    ).derive(root)
 
 
 def _key_problem(request: Request, detail: str) -> Response:

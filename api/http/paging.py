@@ -1,4 +1,9 @@
-"""Keyset paging: `after` (an opaque cursor the previous page gave out) and `limit` (1..1000)."""
+"""Keyset paging over HTTP: `after` (an opaque cursor the previous page gave out) and `limit`
+(1 to `MAX_LIMIT`, `DEFAULT_LIMIT` when not given), and `Page`, the response schema of a list.
+
+The limits and the shape of a page are the read side's (projections/read_models/queries/
+paging.py); this module only says them in FastAPI's and the OpenAPI schema's terms.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,9 @@ from pydantic import BaseModel, Field
 
 from api.http.problems import field_problem
 from domain.errors import InvalidInput
-from projections.read_models.queries.contract import Page as ReadPage
+from projections.read_models.queries.paging import DEFAULT_LIMIT, MAX_LIMIT
+from projections.read_models.queries.paging import Page as ReadPage
 
-MAX_LIMIT = 1000
-DEFAULT_LIMIT = 100
 T = TypeVar("T")
 
 
@@ -42,6 +46,9 @@ def paging(
 PagingDep = Annotated[Paging, Depends(paging)]
 
 
+# A read-side `Page` as the API answers it, its items in their response schema `T`
+# (tests/unit/test_read_model_pages.py keeps the two shapes the same). No docstring: it would
+# become the description of every page in the OpenAPI schema.
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next: str | None = Field(description="pass as `after` for the next page; null on the last")

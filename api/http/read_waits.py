@@ -22,7 +22,7 @@ import anyio
 from starlette.concurrency import run_in_threadpool
 
 from api.http.problems import ProblemException, field_problem
-from domain.application import Ledger
+from domain.ledger import Ledger
 from projections.read_models.queries.contract import ReadSide
 
 MAX_WAITS_PER_CALLER = 4

@@ -1,5 +1,10 @@
-"""The customer portal: server-rendered pages under /portal for a tenant's administrators."""
+"""The customer portal: server-rendered pages under /portal for a tenant's administrators.
 
-from api.portal.router import router
-
-__all__ = ["router"]
+One module per area of pages (`login`, `requests`, `access_log`, `incidents`), each with a
+router of its own, and `router.py`, the one list of them; `render` (templates, security
+headers), `services` (what the pages ask FastAPI for), `session` (server-side sessions),
+`login_links` and `chart`. The pages call the Ledger application and the read side as the
+HTTP API does, and its rules of who sees what (`api/services/visibility.py`). Modules here may
+import `domain/`, `projections/`, `api.http`, `api.services` and `api.settings`; the HTTP
+routers never import them.
+"""

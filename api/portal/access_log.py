@@ -1,4 +1,5 @@
-"""The access log as the portal shows it: filters read from the page, pages, CSV and chart data.
+"""The portal's access log page and its CSV download: filters read from the page, pages, the
+chart of the last 30 days.
 
 The CSV is the HTTP API's own (api/services/access_log_csv.py), so both downloads match.
 The filters come from a plain GET form, so they arrive as text; bad input becomes a
@@ -9,19 +10,24 @@ Control characters (NUL above all: PostgreSQL refuses it in any text) never reac
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import islice
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from fastapi import Depends, Request, Response
+from fastapi.responses import HTMLResponse
+
 from domain.errors import InvalidInput
+from projections.read_models.access_log import OUTCOMES
 from projections.read_models.queries.contract import ReadSide
 
-from api.portal.chart import DAYS, DayCount, per_day
+from api.portal.chart import DAYS, DayCount, chart_svg, per_day
+from api.portal.render import page_router, render, see_other
+from api.portal.services import ServicesDep
 from api.services.access_log_csv import access_log_csv, access_log_rows
-from projections.read_models.access_log import OUTCOMES
 
 PAGE_SIZE = 50
 # The HTTP API's cursor rules (api/http/paging.py): what the read side gave out, nothing else.
@@ -29,6 +35,8 @@ CURSOR = re.compile(r"[A-Za-z0-9_-]{1,500}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The chart reads at most this many entries; a tenant with more in 30 days sees a note.
 CHART_LIMIT = 20_000
+
+router = page_router()
 
 
 class FilterError(ValueError):
@@ -127,3 +135,76 @@ def last_days(reads: ReadSide, tenant_id: UUID, today: date) -> tuple[list[DayCo
 def csv_download(reads: ReadSide, tenant_id: UUID, filters: LogFilters) -> str:
     """The same CSV as the HTTP API's `?format=csv`, with the page's filters."""
     return access_log_csv(access_log_rows(reads, tenant_id, **filters.arguments()))
+
+
+@dataclass(frozen=True)
+class FilterText:
+    """The filters as the page's GET form sends them: text, read by `LogFilters.parse`."""
+
+    since: str | None
+    until: str | None
+    actor: str | None
+    outcome: str | None
+
+    def parse(self) -> LogFilters:
+        return LogFilters.parse(self.since, self.until, self.actor, self.outcome)
+
+
+def filter_text(
+    since: str | None = None, until: str | None = None, actor: str | None = None,
+    outcome: str | None = None,
+) -> FilterText:
+    return FilterText(since, until, actor, outcome)
+
+
+FilterTextDep = Annotated[FilterText, Depends(filter_text)]
+
+
+@router.get("/log", response_class=HTMLResponse)
+def log_page(
+    request: Request, services: ServicesDep, text: FilterTextDep, after: str | None = None
+) -> Response:
+    session = services.session(request)
+    if session is None:
+        return see_other("/portal/login")
+    raw = {name: value or "" for name, value in asdict(text).items()}
+    days, capped = last_days(
+        services.reads, session.tenant_id, services.ledger.now().astimezone(timezone.utc).date()
+    )
+    context: dict[str, Any] = dict(
+        session=session, active="log", raw=raw, outcomes=OUTCOMES, chart=chart_svg(days),
+        chart_capped=capped, chart_total=sum(d.total for d in days),
+    )
+    try:
+        filters = text.parse()
+        entries = page(services.reads, session.tenant_id, filters, after)
+    except FilterError as error:
+        return render(
+            request, "portal/log.html", 422, entries=None, error=error.detail,
+            error_field=error.field, **context,
+        )
+    return render(
+        request, "portal/log.html", entries=entries, error_field=None,
+        next_url=f"/portal/log?{filters.query(after=entries['next'])}" if entries["next"] else None,
+        first_url=f"/portal/log?{filters.query()}" if after else None,
+        csv_url=f"/portal/log.csv?{filters.query()}", **context,
+    )
+
+
+@router.get("/log.csv")
+def log_csv(request: Request, services: ServicesDep, text: FilterTextDep) -> Response:
+    session = services.session(request)
+    if session is None:
+        return see_other("/portal/login")
+    try:
+        filters = text.parse()
+    except FilterError as error:
+        return render(
+            request, "portal/refused.html", 422, session=session, error=error.detail
+        )
+    stamp = services.ledger.now().astimezone(timezone.utc).strftime("%Y%m%d")
+    return Response(
+        csv_download(services.reads, session.tenant_id, filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="access-log-{stamp}.csv"'},
+    )

@@ -1,4 +1,5 @@
-"""What the portal needs from the rest of the service, gathered in one place.
+"""What the portal's pages ask FastAPI for, gathered in one place: the services (`ServicesDep`)
+and a form field (`FormField`).
 
 The portal calls the Ledger application directly (not the HTTP API) and reads through the
 ReadSide protocol, like every router; it verifies tokens with the API's own verifier, so a
@@ -7,19 +8,20 @@ token that the API refuses cannot log in here either.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 from uuid import UUID
 
 import jwt
-from fastapi import Request
+from fastapi import Depends, Form, Request
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from projections.read_models.queries.contract import ReadSide
 
-from api.http.auth import BadToken, TokenVerifier
-from api.portal.session import SessionStore
+from api.http.auth import BadToken, Caller, Role, TokenVerifier
+from api.portal.session import session_id_of
+from projections.storage.portal_sessions import PortalSession, SessionStore
 from api.http.problems import ProblemException
 from api.settings import Settings
 
@@ -46,27 +48,29 @@ class PortalServices:
     sessions: SessionStore
     verify_token: Callable[[str], Visitor]
 
+    def session(self, request: Request) -> PortalSession | None:
+        """The visitor's session; None without one, or once it has ended."""
+        return self.sessions.find(session_id_of(request))
 
-_lock = threading.Lock()
+
+def as_caller(session: PortalSession) -> Caller:
+    """The session's customer as the HTTP API knows callers, so that the portal and the API
+    apply the same visibility rules (api/services/visibility.py)."""
+    return Caller(actor=session.actor, role=Role.CUSTOMER, tenant=session.tenant_id)
 
 
 def portal_services(request: Request) -> PortalServices:
     """The app's ledger, read side, settings and token verifier (see api/http/deps.py),
-    plus the portal's session store, made once per app."""
+    plus the portal's session store."""
     state = request.app.state
     read = state.read
     if read is None:
         raise ProblemException(
             503, "the read side is not running in this process", headers={"Retry-After": "1"}
         )
-    sessions = getattr(state, "portal_sessions", None)
-    if sessions is None:
-        with _lock:
-            sessions = getattr(state, "portal_sessions", None)
-            if sessions is None:
-                sessions = state.portal_sessions = SessionStore(state.stores.db)
     return PortalServices(
-        settings=state.settings, ledger=state.stores.ledger, reads=read, sessions=sessions,
+        settings=state.settings, ledger=state.stores.ledger, reads=read,
+        sessions=state.container.portal_sessions(),
         verify_token=_verifier(state.token_verifier),
     )
 
@@ -85,3 +89,7 @@ def _verifier(verifier: TokenVerifier) -> Callable[[str], Visitor]:
         )
 
     return verify
+
+
+ServicesDep = Annotated[PortalServices, Depends(portal_services)]
+FormField = Annotated[str | None, Form()]

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from api.http.deps import ReadDep, TenantReader, ensure_own_tenant, not_found
+from api.http.deps import ReadDep, TenantReader
 from api.http.idempotency import IdempotentRoute
 from api.http.paging import Page, PagingDep, fetch_page
 from api.http.problems import documented, field_problem
 from api.services.access_log_csv import access_log_csv_chunks
+from api.services.visibility import ensure_own_tenant, not_found
 from api.schemas.access import AccessLogEntry
 from projections.read_models.access_log import OUTCOMES
 

@@ -11,18 +11,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from api.http.auth import Caller, Role
-from api.services.visibility import ensure_readable_by_customer
 from api.http.deps import (
+    AccessRequestReader,
     Customer,
     LedgerDep,
     ReadDep,
     Staff,
-    allow,
-    ensure_own_tenant,
-    not_found,
+    StaffOrCustomer,
 )
 from api.http.idempotency import IdempotentRoute
 from api.http.paging import Page, PagingDep, fetch_page
@@ -39,18 +37,21 @@ from api.schemas.access import (
     ReasonBody,
 )
 from api.schemas.masking import MASK, for_caller
+from api.services.visibility import (
+    ensure_own_tenant,
+    ensure_readable_by_customer,
+    ensure_request_visible,
+    not_found,
+    requester_in_view,
+)
 from domain.access import AccessRequest
-from domain.application import Ledger
+from domain.ledger import Ledger
 
 router = APIRouter(
     tags=["staff access"], route_class=IdempotentRoute, responses=documented(401, 403, 404, 422)
 )
 WRITE = documented(409)
 READ = documented(503)
-AccessReader = Annotated[
-    Caller, Depends(allow(Role.STAFF, Role.CUSTOMER, Role.OFFICER, Role.AUDITOR))
-]
-Revoker = Annotated[Caller, Depends(allow(Role.STAFF, Role.CUSTOMER))]
 WHAT = "access request"
 # History entries whose detail is the decider's reason in their own words (personal data).
 REASONED_EVENTS = frozenset({"denied", "revoked"})
@@ -66,15 +67,9 @@ def _shown(caller: Caller, item: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def _visible(caller: Caller, request_id: UUID, tenant_id: object, requester: str) -> None:
-    ensure_own_tenant(caller, tenant_id, WHAT, request_id)
-    if caller.role is Role.STAFF and requester != caller.actor:
-        raise not_found(WHAT, request_id)
-
-
 def _load_visible(ledger: Ledger, caller: Caller, request_id: UUID) -> AccessRequest:
     request = ledger.access_request(request_id)
-    _visible(caller, request_id, request.tenant_id, request.requester)
+    ensure_request_visible(caller, request_id, request.tenant_id, request.requester)
     return request
 
 
@@ -99,7 +94,7 @@ def request_access(
 
 @router.get("/v1/tenants/{tenant_id}/access-requests", responses=READ)
 def list_access_requests(
-    tenant_id: UUID, caller: AccessReader, read: ReadDep, page: PagingDep,
+    tenant_id: UUID, caller: AccessRequestReader, read: ReadDep, page: PagingDep,
     status: Annotated[
         Literal["pending", "approved", "denied", "revoked", "expired", "used", "ended"] | None,
         Query(description="only requests in this state"),
@@ -110,9 +105,8 @@ def list_access_requests(
     ensure_readable_by_customer(caller, read, "access requests")
     if caller.role is not Role.CUSTOMER and read.tenant(tenant_id) is None:
         raise not_found("tenant", tenant_id)
-    requester = caller.actor if caller.role is Role.STAFF else None
     found = fetch_page(page, lambda: read.access_requests(
-        tenant_id=tenant_id, status=status, requester=requester, after=page.after,
+        tenant_id=tenant_id, status=status, requester=requester_in_view(caller), after=page.after,
         limit=page.limit,
     ))
     return Page[AccessRequestOut].model_validate(
@@ -122,13 +116,13 @@ def list_access_requests(
 
 @router.get("/v1/access-requests/{request_id}", responses=READ)
 def get_access_request(
-    request_id: UUID, caller: AccessReader, read: ReadDep
+    request_id: UUID, caller: AccessRequestReader, read: ReadDep
 ) -> AccessRequestOut:
     """The request's state and its history (staff: only their own)."""
     found = read.access_request(request_id)
     if found is None:
         raise not_found(WHAT, request_id)
-    _visible(caller, request_id, found.get("tenant_id"), found.get("requester", ""))
+    ensure_request_visible(caller, request_id, found.get("tenant_id"), found.get("requester", ""))
     ensure_readable_by_customer(caller, read, "access requests")
     return AccessRequestOut.model_validate(_shown(caller, found))
 
@@ -161,7 +155,9 @@ def deny(request_id: UUID, body: ReasonBody, caller: Customer, ledger: LedgerDep
 
 
 @router.post("/v1/access-requests/{request_id}/revoke", responses=WRITE)
-def revoke(request_id: UUID, body: ReasonBody, caller: Revoker, ledger: LedgerDep) -> Decided:
+def revoke(
+    request_id: UUID, body: ReasonBody, caller: StaffOrCustomer, ledger: LedgerDep
+) -> Decided:
     """End a grant at once: the tenant's customer, or the requester giving it back."""
     _load_visible(ledger, caller, request_id)
     outcome = ledger.revoke_access(request_id, caller.actor, body.reason)

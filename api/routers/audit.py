@@ -51,9 +51,12 @@ def published_key(request: Request) -> tuple[str, str]:
     return cached
 
 
+AuditDbDep = Annotated[Database, Depends(audit_db)]
+
+
 def sealed_proofs(
     request: Request,
-    db: Annotated[Database, Depends(audit_db)],
+    db: AuditDbDep,
     min_position: Annotated[
         int | None,
         Query(
@@ -207,7 +210,7 @@ def consistency(
 def events(
     caller: Auditor,
     ledger: CurrentLedgerDep,
-    db: Annotated[Database, Depends(audit_db)],
+    db: AuditDbDep,
     after: Annotated[
         str | None, Query(max_length=40, description="the `next` cursor of the previous page")
     ] = None,

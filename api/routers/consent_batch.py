@@ -25,9 +25,9 @@ from api.schemas.consent_batch import (
     ConsentBatchDecision,
     ConsentBatchItem,
 )
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.errors import DomainError, InvalidInput
-from domain.values import ConsentStatus
+from domain.vocabulary import ConsentStatus
 
 router = APIRouter(
     prefix="/v1", tags=["consents"], route_class=IdempotentRoute,

@@ -11,22 +11,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.http.auth import Caller, Role
-from api.http.deps import LedgerDep, OfficerOrSystem, ReadDep, allow, not_found
+from api.http.auth import Caller
+from api.http.deps import ConsentReader, LedgerDep, OfficerOrSystem, ReadDep
 from api.http.idempotency import IdempotentRoute
 from api.http.problems import documented
 from api.schemas.subjects import ConsentAnswer, ConsentDecision, ConsentRecorded
-from domain.application import Ledger
-from domain.values import Channel, ConsentStatus, Purpose
+from api.services.visibility import not_found
+from domain.ledger import Ledger
+from domain.vocabulary import Channel, ConsentStatus, Purpose
 
 router = APIRouter(
     prefix="/v1/subjects/{subject_id}/consents", tags=["consents"],
     route_class=IdempotentRoute, responses=documented(401, 403, 404, 422),
 )
-ConsentReader = Annotated[Caller, Depends(allow(Role.SYSTEM, Role.OFFICER, Role.AUDITOR))]
 
 
 @router.put("/{purpose}", responses=documented(409))

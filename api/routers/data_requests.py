@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -17,7 +16,6 @@ from api.http.deps import (
     OfficerOrAuditor,
     ReadDep,
     SettingsDep,
-    not_found,
 )
 from api.http.idempotency import IdempotentRoute
 from api.http.paging import Page, PagingDep, fetch_page
@@ -27,6 +25,7 @@ from api.services.delivery import deliver_and_keep, is_delivered_with_export
 from api.services.export_formats import FORMATS, Export
 from api.services.receipts import controller_from_settings
 from api.services.vendor_reads import Why, record_read
+from api.services.visibility import not_found
 from api.schemas.data_requests import (
     DataRequestChanged,
     DataRequestFulfilled,
@@ -38,10 +37,10 @@ from api.schemas.data_requests import (
     QuoteCreate,
     Rejection,
 )
-from domain.application import Outcome
+from domain.ledger import Outcome
 from domain.data_request import DataRequest
-from domain.values import DataRequestKind
-from domain.vendor_read import WhatWasRead
+from domain.vocabulary import DataRequestKind
+from domain.vocabulary import WhatWasRead
 
 router = APIRouter(
     prefix="/v1/requests", tags=["subjects' requests"], route_class=IdempotentRoute,
@@ -70,22 +69,9 @@ def changed(outcome: Outcome) -> DataRequestChanged:
     return DataRequestChanged(**request_view(outcome.aggregate), position=outcome.position)
 
 
-_files_lock = threading.Lock()
-
-
 def delivered_files(request: Request) -> DeliveredFiles:
-    """The kept copies of delivered exports, in the store's ordinary database (its table is
-    made on first use, like the idempotency keys')."""
-    state = request.app.state
-    files = getattr(state, "delivered_files", None)
-    if files is None:
-        with _files_lock:
-            files = getattr(state, "delivered_files", None)
-            if files is None:
-                stores = state.stores
-                files = DeliveredFiles(stores.db, stores.keys, stores.ledger.clock)
-                state.delivered_files = files
-    return files
+    """The kept copies of delivered exports, in the store's ordinary database."""
+    return request.app.state.container.delivered_files()
 
 
 FilesDep = Annotated[DeliveredFiles, Depends(delivered_files)]

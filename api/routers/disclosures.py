@@ -6,13 +6,13 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from api.services.visibility import ensure_readable_by_customer
-from api.http.deps import LedgerDep, Officer, ReadDep, TenantReader, ensure_own_tenant, not_found
+from api.http.deps import LedgerDep, Officer, ReadDep, TenantReader
 from api.http.idempotency import IdempotentRoute
 from api.http.paging import Page, PagingDep, fetch_page
 from api.http.problems import documented
 from api.schemas.base import Written
 from api.schemas.disclosures import DisclosureCreate, DisclosureOut
+from api.services.visibility import ensure_own_tenant, ensure_readable_by_customer, not_found
 
 router = APIRouter(
     prefix="/v1/tenants/{tenant_id}/disclosures", tags=["disclosures"],

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from api.http.auth import Caller, Role
-from api.http.deps import LedgerDep, Officer, ReadDep, allow, not_found
+from api.http.deps import LedgerDep, Officer, ReadDep, TenantReader
 from api.http.idempotency import IdempotentRoute
 from api.http.paging import Page, PagingDep, fetch_page
 from api.http.problems import documented, field_problem
@@ -19,13 +17,13 @@ from api.schemas.incidents import (
     NotificationCreate,
     NotificationRecorded,
 )
+from api.services.visibility import not_found, tenant_in_view
 from domain.errors import NotFound
 
 router = APIRouter(
     prefix="/v1/incidents", tags=["incidents"], route_class=IdempotentRoute,
     responses=documented(401, 403, 404, 422),
 )
-IncidentReader = Annotated[Caller, Depends(allow(Role.OFFICER, Role.AUDITOR, Role.CUSTOMER))]
 
 
 @router.post("", status_code=201, responses=documented(409))
@@ -65,20 +63,19 @@ def notify(
 
 
 @router.get("", responses=documented(503))
-def list_incidents(caller: IncidentReader, read: ReadDep, page: PagingDep) -> Page[IncidentOut]:
+def list_incidents(caller: TenantReader, read: ReadDep, page: PagingDep) -> Page[IncidentOut]:
     """Incidents with their 72-hour clock (a customer sees only those affecting its tenant)."""
-    tenant = caller.tenant if caller.role is Role.CUSTOMER else None
+    tenant = tenant_in_view(caller)
     return Page[IncidentOut].model_validate(
         fetch_page(page, lambda: read.incidents(tenant_id=tenant, after=page.after, limit=page.limit))
     )
 
 
 @router.get("/{incident_id}", responses=documented(503))
-def get_incident(incident_id: UUID, caller: IncidentReader, read: ReadDep) -> IncidentOut:
+def get_incident(incident_id: UUID, caller: TenantReader, read: ReadDep) -> IncidentOut:
     """The incident and its clock; a customer sees it only if its tenant is affected, and
     then without the other affected tenants."""
-    tenant = caller.tenant if caller.role is Role.CUSTOMER else None
-    found = read.incident(incident_id, tenant_id=tenant)
+    found = read.incident(incident_id, tenant_id=tenant_in_view(caller))
     if found is None:
         raise not_found("incident", incident_id)
     return IncidentOut.model_validate(found)

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from api.http.deps import SettingsDep
 from api.http.query_parameters import StrictQueryRoute
 from api.services.unsubscribe import PURPOSE_NAMES
-from domain.values import Purpose
+from domain.vocabulary import Purpose
 
 router = APIRouter(tags=["privacy (no login)"], route_class=StrictQueryRoute)
 

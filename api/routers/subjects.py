@@ -4,16 +4,13 @@ their export, consent receipts and unsubscribe links."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
-from api.http.auth import Caller, Role
-from api.services.visibility import ensure_readable_by_customer
 from api.http.deps import (
     CurrentLedgerDep,
     LedgerDep,
@@ -23,12 +20,10 @@ from api.http.deps import (
     ReadDep,
     SettingsDep,
     System,
-    allow,
-    ensure_own_tenant,
-    not_found,
+    TenantReader,
 )
 from api.http.idempotency import IdempotentRoute
-from api.http.paging import Page, PagingDep, fetch_page
+from api.http.paging import Page, Paging, PagingDep, fetch_page
 from api.http.problems import ProblemException, documented, field_problem
 from api.services.dossier import build_dossier
 from api.services.export_formats import render
@@ -41,8 +36,13 @@ from api.services.unsubscribe import (
 from api.routers.data_requests import DOWNLOAD, changed, export_response
 from api.schemas.base import Written
 from api.schemas.data_requests import DataRequestChanged, DataRequestCreate, ExportFormat
-from api.schemas.masking import PERSONAL_FIELDS, for_caller, masked
 from api.services.vendor_reads import WhyDep, record_read
+from api.services.visibility import (
+    ensure_own_tenant,
+    ensure_readable_by_customer,
+    not_found,
+    tenant_in_view,
+)
 from api.schemas.rights import ConsentReceiptOut, UnsubscribeLink
 from api.schemas.subjects import (
     HistoryEvent,
@@ -50,10 +50,12 @@ from api.schemas.subjects import (
     SubjectOut,
     SubjectPatch,
     UnsubscribeLinkCreate,
+    history_item,
+    subject_answer,
 )
 from domain.errors import NotFound, SubjectErased
-from domain.values import Purpose
-from domain.vendor_read import WhatWasRead
+from domain.vocabulary import Purpose
+from domain.vocabulary import WhatWasRead
 
 router = APIRouter(
     prefix="/v1/subjects", tags=["subjects"], route_class=IdempotentRoute,
@@ -61,18 +63,6 @@ router = APIRouter(
 )
 WRITE = documented(409)
 READ = documented(503)
-SubjectReader = Annotated[Caller, Depends(allow(Role.OFFICER, Role.AUDITOR, Role.CUSTOMER))]
-
-
-def answer(
-    caller: Caller, profile: dict[str, Any], as_of: datetime | None = None, *,
-    masked_for_officers: bool = False,
-) -> SubjectOut:
-    if profile.get("erased"):
-        # No personal field at all, not even "[erased]": the person is gone from this view.
-        return SubjectOut(id=profile["id"], tenant_id=profile.get("tenant_id"), erased=True, as_of=as_of)
-    shown = masked(profile) if masked_for_officers and caller.role is Role.OFFICER else profile
-    return SubjectOut.model_validate({**for_caller(caller, shown), "as_of": as_of})
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=WRITE)
@@ -89,7 +79,7 @@ def register_subject(body: SubjectCreate, caller: OfficerOrSystem, ledger: Ledge
 
 @router.get("", responses=READ)
 def list_subjects(
-    caller: SubjectReader, read: ReadDep, page: PagingDep,
+    caller: TenantReader, read: ReadDep, page: PagingDep,
     tenant_id: Annotated[UUID | None, Query(description="only this tenant's subjects")] = None,
     email: Annotated[
         str | None,
@@ -100,10 +90,11 @@ def list_subjects(
     """Subjects, newest first, without consents (a customer: its own tenant's only). The
     vendor's officers and auditors see personal fields as "***" here: an officer reads them
     in the subject's own profile, saying why, and that read is logged for the tenant."""
-    if caller.role is Role.CUSTOMER:
-        ensure_own_tenant(caller, tenant_id or caller.tenant, "tenant", tenant_id)
+    own = tenant_in_view(caller)
+    if own is not None:
+        ensure_own_tenant(caller, tenant_id or own, "tenant", tenant_id)
         ensure_readable_by_customer(caller, read, "subjects")
-        tenant_id = caller.tenant
+        tenant_id = own
     if email is not None:
         found = {"items": read.subjects_by_email(email, tenant_id=tenant_id), "next": None}
     else:
@@ -111,14 +102,16 @@ def list_subjects(
             page, lambda: read.subjects(tenant_id=tenant_id, after=page.after, limit=page.limit)
         )
     return Page[SubjectOut](
-        items=[answer(caller, item, masked_for_officers=True) for item in found["items"]],
+        items=[
+            subject_answer(caller, item, masked_for_officers=True) for item in found["items"]
+        ],
         next=found["next"],
     )
 
 
 @router.get("/{subject_id}", responses=READ)
 def get_subject(
-    subject_id: UUID, caller: SubjectReader, read: ReadDep, ledger: LedgerDep, why: WhyDep,
+    subject_id: UUID, caller: TenantReader, read: ReadDep, ledger: LedgerDep, why: WhyDep,
     as_of: Annotated[
         AwareDatetime | None,
         Query(description="ISO 8601 with a zone: the subject as it stood then, from its events"),
@@ -133,7 +126,7 @@ def get_subject(
             raise not_found("subject", subject_id)
         ensure_own_tenant(caller, profile.get("tenant_id"), "subject", subject_id)
         record_read(ledger, caller, subject_id, WhatWasRead.PROFILE, why)
-        return answer(caller, profile)
+        return subject_answer(caller, profile)
     # The tenant check comes first: "not registered yet" must not tell another tenant's
     # customer that the id exists.
     ensure_own_tenant(caller, ledger.subject(subject_id).tenant_id, "subject", subject_id)
@@ -143,7 +136,7 @@ def get_subject(
             404, f"subject {subject_id} was not registered yet at {as_of.isoformat()}"
         )
     record_read(ledger, caller, subject_id, WhatWasRead.PROFILE_AS_OF, why)
-    return answer(caller, past, as_of)
+    return subject_answer(caller, past, as_of)
 
 
 @router.patch("/{subject_id}", responses=WRITE)
@@ -164,12 +157,7 @@ def subject_history(
 ) -> Page[HistoryEvent]:
     """The subject's own events in order (`after` is a version number). An officer says why
     (`request_id` or `reason`): the read is logged in the tenant's access log."""
-    try:
-        start = int(page.after) if page.after else 0
-    except ValueError:
-        raise field_problem("after", "is not a cursor this API gave out", "query") from None
-    if not 0 <= start < 2**63:
-        raise field_problem("after", "is not a cursor this API gave out", "query")
+    start = _version_after(page)
     record_read(ledger, caller, subject_id, WhatWasRead.HISTORY, why)
     items: list[dict[str, Any]] = []
     more = False
@@ -179,36 +167,11 @@ def subject_history(
         if len(items) == page.limit:
             more = True
             break
-        items.append(_history_item(caller, event))
+        items.append(history_item(caller, event))
     return Page[HistoryEvent](
         items=[HistoryEvent.model_validate(i) for i in items],
         next=str(items[-1]["version"]) if more else None,
     )
-
-
-def _history_item(caller: Caller, event: Any) -> dict[str, Any]:
-    hidden = {"originator_id", "originator_version", "timestamp"}
-    data = {k: _plain(v) for k, v in vars(event).items() if k not in hidden}
-    personal = PERSONAL_FIELDS | frozenset(getattr(type(event), "personal_fields", ()))
-    return {
-        "version": event.originator_version,
-        "event": type(event).__name__,
-        "at": event.timestamp,
-        "data": for_caller(caller, data, personal),
-    }
-
-
-def _plain(value: Any) -> Any:
-    """Event fields as JSON: ids and times as text."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
 
 
 @router.get("/{subject_id}/export", response_model=None, responses=DOWNLOAD)
@@ -241,12 +204,7 @@ def list_consent_receipts(
 ) -> Page[ConsentReceiptOut]:
     """A receipt (ISO/IEC TS 27560) for every consent given or withdrawn, oldest first
     (`after` is the subject's event version, as in the history)."""
-    try:
-        start = int(page.after) if page.after else 0
-    except ValueError:
-        raise field_problem("after", "is not a cursor this API gave out", "query") from None
-    if not 0 <= start < 2**63:
-        raise field_problem("after", "is not a cursor this API gave out", "query")
+    start = _version_after(page)
     receipts = [
         r for r in consent_receipts(
             ledger, subject_id, controller_from_settings(settings),
@@ -264,6 +222,17 @@ def list_consent_receipts(
 
 def _version(record_id: str) -> int:
     return int(record_id.rsplit(":", 1)[1])
+
+
+def _version_after(page: Paging) -> int:
+    """The subject's event version a page of its history or receipts starts after."""
+    try:
+        start = int(page.after) if page.after else 0
+    except ValueError:
+        raise field_problem("after", "is not a cursor this API gave out", "query") from None
+    if not 0 <= start < 2**63:
+        raise field_problem("after", "is not a cursor this API gave out", "query")
+    return start
 
 
 @router.get("/{subject_id}/consent-receipts/{record_id}")

@@ -14,13 +14,12 @@ from api.http.deps import (
     ReadDep,
     SettingsDep,
     TenantReader,
-    ensure_own_tenant,
-    not_found,
 )
 from api.http.idempotency import IdempotentRoute
 from api.http.paging import Page, PagingDep, fetch_page
 from api.http.problems import documented
 from api.services.termination import terminate
+from api.services.visibility import ensure_own_tenant, not_found
 from api.schemas.masking import for_caller
 from api.schemas.tenants import (
     LocationMove,

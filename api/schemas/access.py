@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.base import Body, Moment, Position, body_config, examples
 from api.schemas.tenants import TENANT_ID
-from domain.values import Scope
+from domain.vocabulary import Scope
 
 ACCESS_REQUEST_ID = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
 Resource = str

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.base import Body, body_config, examples
 from api.schemas.subjects import SUBJECT_ID
-from domain.values import Channel, ConsentMethod, ConsentStatus, Purpose
+from domain.vocabulary import Channel, ConsentMethod, ConsentStatus, Purpose
 
 MAX_DECISIONS = 1000
 

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.schemas.base import Body, Moment, Position, body_config, examples
 from api.schemas.subjects import SUBJECT_ID
 from api.schemas.tenants import TENANT_ID
-from domain.values import DataRequestKind, RequestChannel
+from domain.vocabulary import DataRequestKind, RequestChannel
 
 REQUEST_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.base import Body, Moment, body_config, examples
 from api.schemas.tenants import TENANT_ID
-from domain.values import LegalBasis
+from domain.vocabulary import LegalBasis
 
 DISCLOSURE_ID = "4b5c6d7e-8f9a-4b0c-9d1e-2f3a4b5c6d7e"
 

@@ -1,15 +1,19 @@
-"""Subjects (the people whose data the vendor holds), their consents and their history."""
+"""Subjects (the people whose data the vendor holds), their consents and their history; and
+how a subject and its events are shown to a caller (`subject_answer`, `history_item`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from api.http.auth import Caller, Role
 from api.schemas.base import Body, Moment, Position, body_config, examples
+from api.schemas.masking import PERSONAL_FIELDS, for_caller, masked
 from api.schemas.tenants import TENANT_ID
-from domain.values import Channel, ConsentMethod, ConsentStatus, Purpose
+from domain.vocabulary import Channel, ConsentMethod, ConsentStatus, Purpose
 
 SUBJECT_ID = "9d4c2b7a-1e3f-4a5b-8c6d-7e8f9a0b1c2d"
 
@@ -162,3 +166,44 @@ class UnsubscribeLinkCreate(Body):
 
     purpose: Purpose
     channel: Channel | None = None
+
+
+def subject_answer(
+    caller: Caller, profile: dict[str, Any], as_of: datetime | None = None, *,
+    masked_for_officers: bool = False,
+) -> SubjectOut:
+    """The profile as this caller sees it: auditors (and, in lists, officers) with "***" for
+    the personal fields."""
+    if profile.get("erased"):
+        # No personal field at all, not even "[erased]": the person is gone from this view.
+        return SubjectOut(
+            id=profile["id"], tenant_id=profile.get("tenant_id"), erased=True, as_of=as_of
+        )
+    shown = masked(profile) if masked_for_officers and caller.role is Role.OFFICER else profile
+    return SubjectOut.model_validate({**for_caller(caller, shown), "as_of": as_of})
+
+
+def history_item(caller: Caller, event: Any) -> dict[str, Any]:
+    """One of the subject's events as a `HistoryEvent`'s fields, masked for auditors."""
+    hidden = {"originator_id", "originator_version", "timestamp"}
+    data = {k: _plain(v) for k, v in vars(event).items() if k not in hidden}
+    personal = PERSONAL_FIELDS | frozenset(getattr(type(event), "personal_fields", ()))
+    return {
+        "version": event.originator_version,
+        "event": type(event).__name__,
+        "at": event.timestamp,
+        "data": for_caller(caller, data, personal),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Event fields as JSON: ids and times as text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

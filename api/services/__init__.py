@@ -1,4 +1,10 @@
-"""Subjects' rights and the clock: exports, consent receipts, unsubscribe links and the sweep.
+"""The application services: what spans aggregates and stores, called in a few lines by the
+HTTP routers, the portal and the `ledger` command alike.
 
-Each module holds one piece of logic the HTTP routers and the CLI call in a few lines.
+Who sees what of which tenant (`visibility`); a subject's export, its formats, its delivery
+and the kept copies (`dossier`, `export_formats`, `delivery`, `delivered_files`); consent
+receipts, unsubscribe links, the access-log CSV, the vendor's recorded reads, a tenant's
+termination, key epochs and the sweep of what time has made due. Modules here may import
+`domain/`, `projections/`, `api.settings` and, for callers and problem answers, `api.http`'s
+`auth` and `problems`; never `api.routers`, `api.portal` or `api.cli`.
 """

@@ -7,27 +7,28 @@ changed since (it is fulfilled now) and so has the export's own time. So the del
 are kept, but never in plaintext: they are sealed (AES-GCM) with the subject's own data key,
 bound to the request and the hash, exactly like every other personal field. Erasing the
 subject, or purging their tenant, destroys that key and with it every kept copy; the sweep
-then deletes the unreadable rows, and any row older than `KEPT_FOR`.
+then deletes the unreadable rows, and any row older than `KEPT_FOR`. The rows themselves are
+projections/storage/delivered_files.py.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.clock import Clock
-from domain.keys import KeyStore
+from domain.ledger.keys import KeyStore
 from projections.storage.database import Database
+from projections.storage.delivered_files import TABLE, DeliveredFileRows, SealedFile
 
 from api.services.export_formats import Export, sha256_hex
 
 KEPT_FOR = timedelta(days=30)
-TABLE = "delivered_exports"
 
 
 class DeliveryGone(Exception):
@@ -44,40 +45,15 @@ class KeptFile:
     kept_until: datetime
 
 
-def _stamp(moment: datetime) -> str:
-    # Fixed width, so that text comparison is time comparison on both stores.
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _moment(stamp: str) -> datetime:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-
-
 def _aad(request_id: UUID, sha256: str) -> bytes:
     return f"{TABLE}|{request_id}|{sha256}".encode()
 
 
 class DeliveredFiles:
     def __init__(self, db: Database, keys: KeyStore, clock: Clock) -> None:
-        self.db = db
+        self.rows = DeliveredFileRows(db)
         self.keys = keys
         self.clock = clock
-        db.executescript(
-            f"""
-            CREATE TABLE IF NOT EXISTS {TABLE} (
-                request_id TEXT NOT NULL,
-                sha256 TEXT NOT NULL,
-                subject_id TEXT NOT NULL,
-                format TEXT NOT NULL,
-                media_type TEXT NOT NULL,
-                filename TEXT NOT NULL,
-                sealed {db.blob} NOT NULL,
-                kept_until TEXT NOT NULL,
-                PRIMARY KEY (request_id, sha256)
-            );
-            CREATE INDEX IF NOT EXISTS {TABLE}_by_age ON {TABLE} (kept_until);
-            """
-        )
 
     def keep(self, request_id: UUID, subject_id: UUID, export: Export) -> datetime | None:
         """Seals and stores the bytes; None (nothing kept) when the subject has no key left,
@@ -88,63 +64,45 @@ class DeliveredFiles:
         nonce = os.urandom(12)
         sealed = nonce + AESGCM(key).encrypt(nonce, export.content, _aad(request_id, export.sha256))
         kept_until = self.clock.now() + KEPT_FOR
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"DELETE FROM {TABLE} WHERE request_id = %s AND sha256 = %s",
-                (str(request_id), export.sha256),
-            )
-            cur.execute(
-                f"INSERT INTO {TABLE} (request_id, sha256, subject_id, format, media_type, "
-                "filename, sealed, kept_until) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (str(request_id), export.sha256, str(subject_id), export.format,
-                 export.media_type, export.filename, sealed, _stamp(kept_until)),
-            )
+        self.rows.put(request_id, export.sha256, SealedFile(
+            subject_id, export.format, export.media_type, export.filename, sealed, kept_until,
+        ))
         return kept_until
 
     def discard(self, request_id: UUID, sha256: str) -> None:
         """For a delivery the ledger refused to record: its copy must not stay behind."""
-        self.db.execute(
-            f"DELETE FROM {TABLE} WHERE request_id = %s AND sha256 = %s",
-            (str(request_id), sha256),
-        )
+        self.rows.discard(request_id, sha256)
 
     def fetch(self, request_id: UUID, sha256: str) -> KeptFile:
         """The bytes whose hash the ledger recorded; DeliveryGone when they cannot be given."""
-        row = self.db.fetchone(
-            f"SELECT subject_id, format, media_type, filename, sealed, kept_until FROM {TABLE} "
-            "WHERE request_id = %s AND sha256 = %s",
-            (str(request_id), sha256),
-        )
-        if row is None or _moment(row[5]) <= self.clock.now():
+        file = self.rows.get(request_id, sha256)
+        if file is None or file.kept_until <= self.clock.now():
             raise DeliveryGone(
                 "no copy of this delivery is kept: the ledger keeps the exports it built "
                 f"itself for {KEPT_FOR.days} days, and never after the subject's erasure"
             )
-        subject_id, fmt, media_type, filename, sealed, kept_until = row
-        key = self.keys.get(UUID(subject_id))
+        key = self.keys.get(file.subject_id)
         if key is None:
             raise DeliveryGone("the subject was erased: the delivered export went with them")
-        sealed = bytes(sealed)
+        sealed = file.sealed
         try:
             content = AESGCM(key).decrypt(sealed[:12], sealed[12:], _aad(request_id, sha256))
         except InvalidTag:
             raise DeliveryGone("the kept copy does not open: it was altered") from None
         if sha256_hex(content) != sha256:  # cannot happen unless the AEAD was broken
             raise DeliveryGone("the kept copy does not match the recorded hash")
-        return KeptFile(Export(content, media_type, filename, fmt), _moment(kept_until))
+        export = Export(content, file.media_type, file.filename, file.format)
+        return KeptFile(export, file.kept_until)
 
     def forget_subject(self, subject_id: UUID) -> int:
         """At the subject's erasure: the copies could no longer be opened anyway."""
-        return self.db.execute(f"DELETE FROM {TABLE} WHERE subject_id = %s", (str(subject_id),))
+        return self.rows.forget_subject(subject_id)
 
     def forget_expired(self, now: datetime | None = None) -> int:
         """Deletes copies past their time and copies whose subject's key is gone (erased, or
         the tenant purged): unreadable ciphertext is no use to anyone. Returns how many."""
-        gone = self.db.execute(
-            f"DELETE FROM {TABLE} WHERE kept_until <= %s", (_stamp(now or self.clock.now()),)
-        )
-        subjects = [row[0] for row in self.db.fetchall(f"SELECT DISTINCT subject_id FROM {TABLE}")]
-        for subject in subjects:
-            if self.keys.get(UUID(subject)) is None:
-                gone += self.forget_subject(UUID(subject))
+        gone = self.rows.forget_kept_until(now or self.clock.now())
+        for subject in self.rows.subjects():
+            if self.keys.get(subject) is None:
+                gone += self.forget_subject(subject)
         return gone

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from domain.application import Ledger, Outcome
+from domain.ledger import Ledger, Outcome
 from domain.errors import DataRequestStepOutOfOrder
-from domain.values import DataRequestKind
-from domain.vendor_read import WhatWasRead
+from domain.vocabulary import DataRequestKind
+from domain.vocabulary import WhatWasRead
 
 from api.services.delivered_files import DeliveredFiles
 from api.services.dossier import build_dossier

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.access import AccessRequest
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.data_request import DataRequest
 from domain.disclosure import Disclosure
 from domain.subject import Subject

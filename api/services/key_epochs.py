@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.errors import NotFound, StateConflict
 from domain.tenant import PURGED
 from projections.storage.key_epochs import CloseReport, FinalErasure, KeyEpochs, Progress

@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.errors import NotFound
 from domain.subject import Subject
 from domain import values
-from domain.values import ConsentStatus
+from domain.vocabulary import ConsentStatus
 
 SCHEMA_VERSION = "ISO/IEC TS 27560:2023; compliance-ledger receipt 1"
 LEGAL_BASIS = "GDPR Art. 6(1)(a) consent"

@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 
 PAGE = 500
 

@@ -27,7 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.access import APPROVED, PENDING, AccessRequest
-from domain.application import Ledger, Outcome
+from domain.ledger import Ledger, Outcome
 from domain.data_request import DataRequest
 from domain.errors import DomainError
 from domain.incident import Incident

@@ -17,10 +17,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from domain.access import APPROVED, PENDING
-from domain.application import Ledger, Outcome
+from domain.ledger import Ledger, Outcome
 from projections.read_models.queries.contract import ReadSide
-
-PAGE = 1000
+from projections.read_models.queries.paging import MAX_LIMIT as PAGE
 
 
 def terminate(

@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from domain import values
-from domain.application import Ledger, Outcome
+from domain.ledger import Ledger, Outcome
 from domain.errors import InvalidInput, NotFound, SubjectErased
 from domain.subject import Subject
-from domain.values import ConsentMethod
+from domain.vocabulary import ConsentMethod
 
 from api.settings import Settings
 

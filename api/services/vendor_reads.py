@@ -15,8 +15,8 @@ from fastapi import Depends, Query
 from api.http.auth import Caller, Role
 from api.http.problems import field_problem
 from domain.errors import InvalidInput
-from domain.application import Ledger
-from domain.vendor_read import WhatWasRead
+from domain.ledger import Ledger
+from domain.vocabulary import WhatWasRead
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ from eventsourcing.persistence import Mapper
 from domain.errors import InvalidInput
 from projections.storage.database import Database
 from projections.merkle_log.store import create_tables, leaves_for_notifications
-from projections.read_models.queries.contract import Page
+from projections.read_models.queries.paging import MAX_LIMIT, Page
 
 MASK = "***"
-MAX_LIMIT = 1000
 
 
 def parse_cursor(after: str | None) -> int | None:

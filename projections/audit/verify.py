@@ -15,7 +15,8 @@ rolling the recomputed ones whenever all holds, and one damaged row is reported 
 failing every later checkpoint too. Events beyond the sealed range are fine: not yet sealed.
 
 A second pass runs only when rows changed: it looks for the changed contents under another
-sealed position, to tell a reordering (contents swapped or moved) from a plain change.
+sealed position, to tell a reordering (contents swapped or moved) from a plain change
+(projections/audit/moved_rows.py). What it finds is a `Report` (projections/audit/report.py).
 
 The first pass does per event only what it must - read the row, hash its state and its leaf,
 roll one node hash - so the rest happens a chunk at a time: the events are read as plain rows
@@ -28,97 +29,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from projections.audit.event_rows import NO_MORE_EVENTS, EventSource, Row, event_source
+from projections.audit.moved_rows import RECLASSIFIED, Suspect, reclassify_moves, suspect
+from projections.audit.report import (
+    BAD_SIGNATURE,
+    CHANGED,
+    EXTRA,
+    MISSING,
+    REORDERED,
+    Problem,
+    Report,
+)
 from projections.merkle_log.checkpoints import Checkpoint, signature_holds
+from projections.merkle_log.compact_range import CompactRange
+from projections.merkle_log.sealed_state import read_state
+from projections.merkle_log.store import create_tables, iter_checkpoints, latest_checkpoint, leaf_chunks
 from projections.storage.database import Database
-from projections.audit.event_rows import NO_MORE_EVENTS, EventSource, Row, event_source, iter_events
-from projections.merkle_log.leaves import leaf_bytes_from_digest, state_digest
-from projections.merkle_log.rfc9162 import CompactRange, leaf_hash
-from projections.merkle_log.store import (
-    create_tables,
-    iter_checkpoints,
-    iter_leaves,
-    latest_checkpoint,
-    leaf_chunks,
-    read_state,
-)
-
-CHANGED, MISSING, REORDERED, EXTRA, BAD_SIGNATURE = (
-    "changed", "missing", "reordered", "extra", "bad signature"
-)
-KEPT_PROBLEMS = 100  # a report keeps the first ones and counts the rest
-RECLASSIFIED = 10  # changed rows looked up elsewhere in the log by the second pass
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: str
-    position: int  # leaf index where the log first goes wrong
-    notification_id: int | None = None
-    detail: str = ""
-    checkpoint: int | None = None  # tree size, for problems with a checkpoint
-
-    def describe(self) -> str:
-        if self.checkpoint is not None:
-            where = f"checkpoint of tree size {self.checkpoint}"
-        elif self.notification_id is not None:
-            where = f"position {self.position} (event id {self.notification_id})"
-        else:
-            where = f"position {self.position}"
-        return f"{where}: {self.kind}: {self.detail}"
-
-
-@dataclass
-class Report:
-    events: int = 0
-    sealed: int = 0
-    checkpoints: int = 0
-    unsealed: int = 0
-    problem_count: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.problem_count == 0
-
-    @property
-    def first(self) -> Problem | None:
-        return min(self.problems, key=lambda p: p.position) if self.problems else None
-
-    def add(self, problem: Problem) -> None:
-        self.problem_count += 1
-        if len(self.problems) < KEPT_PROBLEMS:
-            self.problems.append(problem)
-
-
-class _Peekable(Generic[T]):
-    def __init__(self, items: Iterator[T]) -> None:
-        self._items = items
-        self._next: T | None = None
-        self._done = False
-        self._advance()
-
-    def _advance(self) -> None:
-        try:
-            self._next = next(self._items)
-        except StopIteration:
-            self._next, self._done = None, True
-
-    def peek(self) -> T | None:
-        return self._next
-
-    def take(self) -> T:
-        item = self._next
-        assert item is not None
-        self._advance()
-        return item
 
 
 def _hashed(
@@ -136,18 +67,6 @@ def _hashed(
             yield zip(rows, source.leaf_hashes(rows))
 
     return chain.from_iterable(hashed_chunks())
-
-
-@dataclass
-class _Suspect:
-    """A changed row's current contents, to look for under another sealed position."""
-
-    position: int
-    notification_id: int
-    originator_id: Any
-    originator_version: int
-    topic: str
-    state_sha256: str
 
 
 class _Rolled:
@@ -193,7 +112,7 @@ def verify_log(
     bound = state.tree.size
 
     report = Report()
-    suspects: list[_Suspect] = []
+    suspects: list[Suspect] = []
 
     source = event_source(recorder, chunk)
     events = _hashed(source, report, on_event)
@@ -263,7 +182,7 @@ def verify_log(
                         "the stored event no longer hashes to its sealed leaf",
                     ))
                     if len(suspects) < RECLASSIFIED:
-                        suspects.append(_suspect(index, notification_id, event, source))
+                        suspects.append(suspect(index, notification_id, event, source))
                     if rolling:
                         rolled.append_checked(stored)
                 event, recomputed = next(events, NO_MORE_EVENTS)
@@ -307,7 +226,7 @@ def verify_log(
         report.unsealed = 1 + sum(1 for _ in events)
 
     if suspects:
-        _reclassify_moves(recorder, db, bound, suspects, report, chunk)
+        reclassify_moves(recorder, db, bound, suspects, report, chunk)
     report.problems.sort(key=lambda p: p.position)
     return report
 
@@ -319,63 +238,3 @@ def _extra(index: int, event: Row) -> Problem:
         f"an event is stored (id {notification_id}, topic {topic}) where the sealed log "
         "has none: a row was inserted",
     )
-
-
-def _suspect(index: int, notification_id: int, event: Row, source: EventSource) -> _Suspect:
-    _, originator_id, originator_version, topic, state = event
-    return _Suspect(
-        index, notification_id, source.originator_text(originator_id), int(originator_version),
-        topic, state_digest(state),
-    )
-
-
-def _reclassify_moves(
-    recorder: Any, db: Database, bound: int, suspects: list[_Suspect], report: Report, chunk: int
-) -> None:
-    """Second pass: is a changed row's content the sealed content of another position? Checks
-    both a whole row moved (identity and contents) and contents moved between two identities.
-    A match at another changed position (the other half of a swap) is preferred to one at an
-    untouched position (a copy of contents that happen to repeat)."""
-    matches: dict[int, list[tuple[int, str]]] = {s.position: [] for s in suspects}
-    events = _Peekable(iter_events(recorder, chunk))
-    for index, notification_id, stored in iter_leaves(db, end=bound, chunk=chunk):
-        while (event := events.peek()) is not None and event.id < notification_id:
-            events.take()
-        here = events.take() if (event := events.peek()) is not None and event.id == notification_id else None
-        for suspect in suspects:
-            if suspect.position == index or len(matches[suspect.position]) >= RECLASSIFIED:
-                continue
-            whole_row = leaf_bytes_from_digest(
-                notification_id, suspect.originator_id, suspect.originator_version,
-                suspect.topic, suspect.state_sha256,
-            )
-            if leaf_hash(whole_row) == stored:
-                matches[suspect.position].append((index, (
-                    f"the event stored under id {suspect.notification_id} was sealed at position "
-                    f"{index} (event id {notification_id}): rows are in another order"
-                )))
-                continue
-            if here is None:
-                continue
-            contents_only = leaf_bytes_from_digest(
-                notification_id, here.originator_id, here.originator_version,
-                suspect.topic, suspect.state_sha256,
-            )
-            if leaf_hash(contents_only) == stored:
-                matches[suspect.position].append((index, (
-                    f"the state and topic stored here were sealed at position {index} "
-                    f"(event id {notification_id}): contents were swapped, moved or copied"
-                )))
-    changed_positions = {s.position for s in suspects}
-    found: dict[int, str] = {}
-    for position, candidates in matches.items():
-        if candidates:
-            partners = [c for c in candidates if c[0] in changed_positions]
-            found[position] = (partners or candidates)[0][1]
-    if not found:
-        return
-    report.problems = [
-        Problem(REORDERED, p.position, p.notification_id, found[p.position])
-        if p.kind == CHANGED and p.checkpoint is None and p.position in found else p
-        for p in report.problems
-    ]

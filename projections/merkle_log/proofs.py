@@ -1,7 +1,7 @@
 """Serving the Merkle log: signed checkpoints and RFC 9162 proofs from the stored hashes.
 
 Proofs are computed from `merkle_leaves` and the perfect-subtree roots in `merkle_nodes`
-(see merkle_store.StoredTree): a proof for any leaf of any tree size up to the latest checkpoint
+(`StoredTree`, below): a proof for any leaf of any tree size up to the latest checkpoint
 costs O(log² n) small indexed reads and no leaf scan, however large the log grows.
 """
 
@@ -11,9 +11,16 @@ from dataclasses import dataclass
 
 from domain.errors import InvalidInput, NotFound
 from projections.merkle_log.checkpoints import Checkpoint
+from projections.merkle_log.proof_paths import consistency_proof, fold_leaves, inclusion_proof
+from projections.merkle_log.rfc9162 import node_hash, verify_consistency, verify_inclusion
+from projections.merkle_log.store import (
+    NODE_STRIDE,
+    checkpoint_at,
+    create_tables,
+    latest_checkpoint,
+    leaf_hashes,
+)
 from projections.storage.database import Database
-from projections.merkle_log.rfc9162 import consistency_proof, inclusion_proof, verify_consistency, verify_inclusion
-from projections.merkle_log.store import StoredTree, checkpoint_at, create_tables, latest_checkpoint, leaf_hashes
 
 
 class TreeDamaged(Exception):
@@ -116,3 +123,63 @@ class Proofs:
         if old and new and not verify_consistency(first, size, old.root_hash, new.root_hash, path):
             raise TreeDamaged(f"the stored hashes do not link the checkpoints of sizes {first} and {size}")
         return ConsistencyProof(first, size, path)
+
+
+def _fold_perfect(hashes: list[bytes]) -> bytes:
+    """Root of a perfect subtree given its 2**k equal-height children, left to right."""
+    level = hashes
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+class StoredTree:
+    """A proof_paths.SubtreeSource over the stored leaves and nodes.
+
+    MTH(D[start:end]) is the fold of the perfect subtrees that the binary digits of
+    (end - start) describe, largest first. When each of those is aligned (its start a multiple
+    of its size, which holds for every subtree an RFC 9162 proof asks for), its root is a fold
+    of at most 8 rows of `merkle_nodes` (or 15 leaves below height 4). Cost of one proof: about
+    log2(n)**2 / 2 small indexed reads in the worst case, independent of how large the tree is
+    beyond that; anything unaligned falls back to folding leaves in chunks, O(end - start).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def subtree_root(self, start: int, end: int) -> bytes:
+        pieces: list[tuple[int, int]] = []  # (start, height)
+        position, remaining = start, end - start
+        for height in range(remaining.bit_length() - 1, -1, -1):
+            if remaining >> height & 1:
+                if position % (1 << height):
+                    return self._fold_leaves(start, end)
+                pieces.append((position, height))
+                position += 1 << height
+        roots = [self._perfect_root(p, h) for p, h in pieces]
+        acc = roots[-1]
+        for root in reversed(roots[:-1]):
+            acc = node_hash(root, acc)
+        return acc
+
+    def _perfect_root(self, start: int, height: int) -> bytes:
+        base = height - height % NODE_STRIDE
+        count = 1 << (height - base)
+        if base == 0:
+            hashes = leaf_hashes(self.db, start, start + count)
+        else:
+            first = start >> base
+            rows = self.db.fetchall(
+                "SELECT node_hash FROM merkle_nodes WHERE height = %s AND node_index >= %s "
+                "AND node_index < %s ORDER BY node_index",
+                (base, first, first + count),
+            )
+            hashes = [bytes(row[0]) for row in rows]
+        if len(hashes) != count:
+            raise LookupError(
+                f"the Merkle log lacks stored hashes for [{start}, {start + (1 << height)})"
+            )
+        return _fold_perfect(hashes)
+
+    def _fold_leaves(self, start: int, end: int) -> bytes:
+        return fold_leaves(lambda a, b: leaf_hashes(self.db, a, b), start, end)

@@ -1,9 +1,9 @@
 """The sealer: follows the event log and appends every event to the Merkle log, then signs checkpoints.
 
 Leaf i is the i-th stored event in notification-id order (ids may have gaps). Each batch of
-leaves, the interior nodes it completes, the CompactRange frontier and the last sealed
-notification id are written in ONE transaction, guarded by the tree size read inside it, so a
-crash or a second sealer never loses or doubles a leaf; a restart resumes where it stopped.
+leaves is saved with the sealer's tracking record (projections/merkle_log/sealed_state.py), in
+ONE transaction guarded by the tree size read inside it, so a crash or a second sealer never
+loses or doubles a leaf; a restart resumes where it stopped.
 
 Delay bound: the background loop polls every `poll_interval` and, while the tree grows, writes a
 checkpoint at most every `checkpoint_interval` (1 s by default), so an event committed at t is in
@@ -14,49 +14,42 @@ Both intervals are clamped so that their sum stays within `max_delay`
 On PostgreSQL only one sealer may write: each holds a session-level advisory lock on a dedicated
 connection (`SEALER_LOCK_KEY`); others stand by and retry, taking over when the holder's
 connection ends. SQLite has one writer at a time anyway, and the size guard keeps two sealers
-from ever interleaving.
+from ever interleaving. Following, the lock and riding out an outage are the mechanism the
+projection runner uses too (projections/storage/follower.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from projections.merkle_log.checkpoints import Checkpoint, sign_checkpoint
-from projections.storage.database import Database
+from projections.merkle_log.compact_range import CompactRange
 from projections.merkle_log.leaves import notification_leaf_hash
-from projections.merkle_log.rfc9162 import CompactRange
-from projections.merkle_log.store import (
-    NODE_STRIDE,
-    SealedState,
-    create_tables,
-    latest_checkpoint,
-    read_state,
+from projections.merkle_log.sealed_state import Overtaken, SealedState, read_state, save_batch
+from projections.merkle_log.store import NODE_STRIDE, create_tables, latest_checkpoint, save_checkpoint
+from projections.storage.database import Database
+from projections.storage.follower import (
+    FollowingThread,
+    LeaderLock,
+    Progress,
+    advisory_key,
+    keep_following,
+    report_failure,
 )
-from projections.read_models.runner import database_unreachable
 
 log = logging.getLogger("ledger.sealer")
 
 # pg_try_advisory_lock key: the first 8 bytes of SHA-256("compliance-ledger sealer"), signed.
-SEALER_LOCK_KEY = int.from_bytes(
-    hashlib.sha256(b"compliance-ledger sealer").digest()[:8], "big", signed=True
-)
+SEALER_LOCK_KEY = advisory_key("compliance-ledger sealer")
 # How often a standby sealer retries the lock, and the leader checks its lock connection lives.
 LOCK_RETRY_SECONDS = 1.0
-
-
-class _Overtaken(Exception):
-    """Another sealer wrote first: our view of the tree is stale."""
 
 
 class Sealer:
@@ -89,21 +82,28 @@ class Sealer:
         self._checkpointed_size = 0
         self._last_checkpoint_at = float("-inf")
         self._work = threading.Lock()  # seal_pending and the background loop never interleave
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock_conn: Any = None
-        self._lock_checked_at = 0.0
+        self._following = FollowingThread("merkle-sealer")
+        self._lock = LeaderLock(SEALER_LOCK_KEY)
+        self._progress = Progress()
 
     # --- public API -----------------------------------------------------------------------------
 
     @property
     def active(self) -> bool:
         """True while this sealer may write (always on SQLite; the lock holder on PostgreSQL)."""
-        return self.db.dialect != "postgresql" or self._lock_conn is not None
+        return self.db.dialect != "postgresql" or self._lock.conn is not None
 
     @property
     def tree_size(self) -> int:
         return self._state.tree.size if self._state else read_state(self.db).tree.size
+
+    def position(self) -> int:
+        """The last notification id sealed, from the sealer's record (whoever sealed it)."""
+        return read_state(self.db).last_notification_id
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """True as soon as every event up to `position` is sealed; False after `timeout` s."""
+        return self._progress.wait_for(position, timeout, self.position)
 
     def seal_pending(self) -> int:
         """Seal everything stored so far and sign a checkpoint if the tree grew. Returns how
@@ -122,18 +122,13 @@ class Sealer:
 
     def start(self) -> None:
         """Follow the log in a background thread until `stop()`."""
-        if self._thread is not None:
+        if self._following.thread is not None:
             return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="merkle-sealer", daemon=True)
-        self._thread.start()
+        self._following.start(self._run)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the thread (finishing the batch in hand) and release the lock."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._following.stop(timeout)
         with self._work:
             self._release()
 
@@ -146,30 +141,24 @@ class Sealer:
     # --- the loop -------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        failures = 0
-        while not self._stopping.is_set():
-            try:
-                with self._work:
-                    leading = self._lead()
-                    if leading:
-                        self._follow()
-                failures = 0
-                wait = self.poll_interval if leading else LOCK_RETRY_SECONDS
-            except Exception as error:  # a dropped connection must not end sealing for good
-                failures += 1
-                if database_unreachable(error):
-                    log.warning("sealing paused: the database is unreachable (%s)",
-                                type(error).__name__)
-                else:
-                    log.exception("sealing failed; retrying")
-                with self._work:
-                    self._release()
-                    self._state = None  # start again from what is stored
-                wait = min(self.poll_interval * 2**failures, LOCK_RETRY_SECONDS)
-            self._stopping.wait(wait)
+        keep_following(self._following.stopping, self._step, self._failed)
+
+    def _step(self) -> float:
+        with self._work:
+            leading = self._lead()
+            if leading:
+                self._follow()
+        return self.poll_interval if leading else LOCK_RETRY_SECONDS
+
+    def _failed(self, error: Exception, in_a_row: int) -> float:
+        report_failure(log, error, "sealing failed; retrying", paused="sealing paused")
+        with self._work:
+            self._release()
+            self._state = None  # start again from what is stored
+        return min(self.poll_interval * 2**in_a_row, LOCK_RETRY_SECONDS)
 
     def _follow(self) -> None:
-        while not self._stopping.is_set():
+        while not self._following.stopping.is_set():
             sealed = self._seal_batch()
             if self._due():
                 self._checkpoint()
@@ -208,51 +197,14 @@ class Sealer:
             leaves.append((index, int(notification.id), hash_))
         last_id = int(notifications[-1].id)
         try:
-            self._commit(state.tree.size, tree, last_id, leaves, nodes)
-        except _Overtaken:
+            save_batch(self.db, state.tree.size, tree, last_id, leaves, nodes)
+        except Overtaken:
             log.warning("another sealer moved the tree on; reloading its state")
             self._reload()
             return 0
         self._state = SealedState(tree, last_id)
+        self._progress.reached(last_id)
         return len(leaves)
-
-    def _commit(
-        self, expected_size: int, tree: CompactRange, last_id: int,
-        leaves: list[tuple[int, int, bytes]], nodes: list[tuple[int, int, bytes]],
-    ) -> None:
-        lock_row = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
-        frontier = json.dumps(tree.to_state()["frontier"])
-        try:
-            with self.db.transaction() as cursor:
-                cursor.execute(f"SELECT tree_size FROM merkle_state WHERE id = 1{lock_row}")
-                row = cursor.fetchone()
-                if (int(row[0]) if row else 0) != expected_size:
-                    raise _Overtaken()
-                cursor.executemany(
-                    "INSERT INTO merkle_leaves (leaf_index, notification_id, leaf_hash) "
-                    "VALUES (%s, %s, %s)",
-                    leaves,
-                )
-                if nodes:
-                    cursor.executemany(
-                        "INSERT INTO merkle_nodes (height, node_index, node_hash) VALUES (%s, %s, %s)",
-                        nodes,
-                    )
-                if row:
-                    cursor.execute(
-                        "UPDATE merkle_state SET tree_size = %s, last_notification_id = %s, "
-                        "frontier = %s WHERE id = 1",
-                        (tree.size, last_id, frontier),
-                    )
-                else:
-                    cursor.execute(
-                        "INSERT INTO merkle_state (id, tree_size, last_notification_id, frontier) "
-                        "VALUES (1, %s, %s, %s)",
-                        (tree.size, last_id, frontier),
-                    )
-        except (sqlite3.IntegrityError, psycopg.IntegrityError) as error:
-            # Two first-ever sealers can both find no state row; the loser hits the keys.
-            raise _Overtaken() from error
 
     def _checkpoint(self) -> Checkpoint | None:
         assert self._state is not None
@@ -260,11 +212,7 @@ class Sealer:
         if tree.size == 0 or tree.size <= self._checkpointed_size:
             return None
         checkpoint = sign_checkpoint(self.signing_key, tree.size, tree.root(), self.now())
-        self.db.execute(
-            "INSERT INTO merkle_checkpoints (tree_size, root_hash, timestamp, signature) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (tree_size) DO NOTHING",
-            (checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp, checkpoint.signature),
-        )
+        save_checkpoint(self.db, checkpoint)
         self._checkpointed_size = tree.size
         self._last_checkpoint_at = time.monotonic()
         return checkpoint
@@ -274,43 +222,18 @@ class Sealer:
     def _lead(self) -> bool:
         if self.db.dialect != "postgresql":
             return True
-        if self._lock_conn is not None:
-            if time.monotonic() - self._lock_checked_at < LOCK_RETRY_SECONDS:
+        if self._lock.conn is not None:
+            if self._lock.still_held(LOCK_RETRY_SECONDS):
                 return True
-            try:
-                self._lock_conn.execute("SELECT 1")
-                self._lock_checked_at = time.monotonic()
-                return True
-            except Exception:
-                log.warning("the sealer lock's connection ended; standing by")
-                self._release()
-        return self._try_lock()
-
-    def _try_lock(self) -> bool:
-        try:
-            conn = psycopg.connect(self.db.conninfo, autocommit=True, connect_timeout=5)  # type: ignore[attr-defined]
-        except psycopg.Error:
+            log.warning("the sealer lock's connection ended; standing by")
+            self._release()
+        if not self._lock.take(self.db.conninfo):  # type: ignore[attr-defined]
             return False
-        try:
-            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (SEALER_LOCK_KEY,)).fetchone()
-        except psycopg.Error:
-            conn.close()
-            return False
-        if not got or not got[0]:
-            conn.close()
-            return False
-        self._lock_conn = conn
-        self._lock_checked_at = time.monotonic()
         # Whoever sealed before us may have moved the tree on: start from what is stored.
         self._reload()
         log.info("this process is now the sealer")
         return True
 
     def _release(self) -> None:
-        if self._lock_conn is not None:
-            try:
-                self._lock_conn.close()  # ending the session releases the advisory lock
-            except Exception:
-                pass
-            self._lock_conn = None
+        if self._lock.release():
             self._state = None

@@ -8,86 +8,48 @@
                       CompactRange frontier, written in the same transaction as the leaves
   merkle_checkpoints  signed (tree_size, root_hash, timestamp, signature), one per tree size
 
-Only the sealer writes them; proofs, `ledger verify` and the audit API read them.
+Only the sealer writes them (the leaves, nodes and state with its tracking record,
+sealed_state.py); proofs (proofs.py), `ledger verify` and the audit API read them.
 """
 
 from __future__ import annotations
 
-import json
-import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 from projections.merkle_log.checkpoints import Checkpoint
 from projections.storage.database import Database
-from projections.merkle_log.rfc9162 import CompactRange, fold_leaves, node_hash
+from projections.storage.tables import Table, ensure_tables_once
 
 # Heights 4, 8, 12, ...: about one stored node per 15 leaves, and any perfect subtree root is a
 # fold of at most 2**(NODE_STRIDE - 1) = 8 stored rows (or 15 leaves below height 4).
 NODE_STRIDE = 4
 
 
-_prepared: weakref.WeakSet[object] = weakref.WeakSet()
+MERKLE_TABLES = (
+    Table("merkle_leaves", "leaf_index {big_int}, notification_id {big_int} NOT NULL UNIQUE, "
+          "leaf_hash {blob} NOT NULL", key=("leaf_index",)),
+    Table("merkle_nodes", "height INTEGER NOT NULL, node_index {big_int} NOT NULL, "
+          "node_hash {blob} NOT NULL", key=("height", "node_index")),
+    Table("merkle_state", "id INTEGER CHECK (id = 1), tree_size {big_int} NOT NULL, "
+          "last_notification_id {big_int} NOT NULL, frontier TEXT NOT NULL", key=("id",)),
+    Table("merkle_checkpoints", "tree_size {big_int}, root_hash {blob} NOT NULL, "
+          "timestamp TEXT NOT NULL, signature {blob} NOT NULL", key=("tree_size",)),
+)
 
 
 def create_tables(db: Database) -> None:
     """Idempotent; runs the DDL once per Database object (readers call it on every request)."""
-    if db in _prepared:
-        return
-    big, blob = db.big_int, db.blob
-    db.executescript(f"""
-        CREATE TABLE IF NOT EXISTS merkle_leaves (
-            leaf_index {big} PRIMARY KEY,
-            notification_id {big} NOT NULL UNIQUE,
-            leaf_hash {blob} NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS merkle_nodes (
-            height INTEGER NOT NULL,
-            node_index {big} NOT NULL,
-            node_hash {blob} NOT NULL,
-            PRIMARY KEY (height, node_index)
-        );
-        CREATE TABLE IF NOT EXISTS merkle_state (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            tree_size {big} NOT NULL,
-            last_notification_id {big} NOT NULL,
-            frontier TEXT NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS merkle_checkpoints (
-            tree_size {big} PRIMARY KEY,
-            root_hash {blob} NOT NULL,
-            timestamp TEXT NOT NULL,
-            signature {blob} NOT NULL
-        );
-    """)
-    _prepared.add(db)
-
-
-# --- the sealer's own position ------------------------------------------------------------------
-
-
-@dataclass
-class SealedState:
-    tree: CompactRange
-    last_notification_id: int  # 0 before the first leaf: every stored id is above it
-
-
-def read_state(db: Database) -> SealedState:
-    row = db.fetchone("SELECT tree_size, frontier, last_notification_id FROM merkle_state WHERE id = 1")
-    if row is None:
-        return SealedState(CompactRange(), 0)
-    tree = CompactRange.from_state({"size": int(row[0]), "frontier": json.loads(row[1])})
-    return SealedState(tree, int(row[2]))
+    ensure_tables_once(db, MERKLE_TABLES)
 
 
 # --- leaves -------------------------------------------------------------------------------------
 
 
 def leaf_hashes(db: Database, start: int, end: int) -> list[bytes]:
-    """A merkle.RangeReader over the stored leaves [start, end)."""
+    """A proof_paths.RangeReader over the stored leaves [start, end)."""
     rows = db.fetchall(
         "SELECT leaf_hash FROM merkle_leaves WHERE leaf_index >= %s AND leaf_index < %s "
         "ORDER BY leaf_index",
@@ -219,11 +181,30 @@ def latest_checkpoint(db: Database) -> Checkpoint | None:
     return _checkpoint(row) if row else None
 
 
+def checkpointed_position(db: Database) -> int:
+    """The notification id of the last event the latest checkpoint covers (0 if none): how far
+    a reader who needs a signed root may wait for (`Progress.wait_for`, storage/follower.py)."""
+    row = db.fetchone(
+        "SELECT l.notification_id FROM merkle_leaves l WHERE l.leaf_index = "
+        "(SELECT MAX(tree_size) - 1 FROM merkle_checkpoints)"
+    )
+    return int(row[0]) if row else 0
+
+
 def checkpoint_at(db: Database, tree_size: int) -> Checkpoint | None:
     row = db.fetchone(
         f"SELECT {_CHECKPOINT_COLUMNS} FROM merkle_checkpoints WHERE tree_size = %s", (tree_size,)
     )
     return _checkpoint(row) if row else None
+
+
+def save_checkpoint(db: Database, checkpoint: Checkpoint) -> None:
+    """Keep a signed checkpoint; one per tree size, the first signed stays."""
+    db.execute(
+        f"INSERT INTO merkle_checkpoints ({_CHECKPOINT_COLUMNS}) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (tree_size) DO NOTHING",
+        (checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp, checkpoint.signature),
+    )
 
 
 def iter_checkpoints(db: Database, chunk: int = 1000) -> Iterator[Checkpoint]:
@@ -240,66 +221,3 @@ def iter_checkpoints(db: Database, chunk: int = 1000) -> Iterator[Checkpoint]:
         if len(rows) < chunk:
             return
         after = int(rows[-1][0])
-
-
-# --- subtree roots from stored nodes ------------------------------------------------------------
-
-
-def _fold_perfect(hashes: list[bytes]) -> bytes:
-    """Root of a perfect subtree given its 2**k equal-height children, left to right."""
-    level = hashes
-    while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
-
-
-class StoredTree:
-    """A merkle.SubtreeSource over the stored leaves and nodes.
-
-    MTH(D[start:end]) is the fold of the perfect subtrees that the binary digits of
-    (end - start) describe, largest first. When each of those is aligned (its start a multiple
-    of its size, which holds for every subtree an RFC 9162 proof asks for), its root is a fold
-    of at most 8 rows of `merkle_nodes` (or 15 leaves below height 4). Cost of one proof: about
-    log2(n)**2 / 2 small indexed reads in the worst case, independent of how large the tree is
-    beyond that; anything unaligned falls back to folding leaves in chunks, O(end - start).
-    """
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def subtree_root(self, start: int, end: int) -> bytes:
-        pieces: list[tuple[int, int]] = []  # (start, height)
-        position, remaining = start, end - start
-        for height in range(remaining.bit_length() - 1, -1, -1):
-            if remaining >> height & 1:
-                if position % (1 << height):
-                    return self._fold_leaves(start, end)
-                pieces.append((position, height))
-                position += 1 << height
-        roots = [self._perfect_root(p, h) for p, h in pieces]
-        acc = roots[-1]
-        for root in reversed(roots[:-1]):
-            acc = node_hash(root, acc)
-        return acc
-
-    def _perfect_root(self, start: int, height: int) -> bytes:
-        base = height - height % NODE_STRIDE
-        count = 1 << (height - base)
-        if base == 0:
-            hashes = leaf_hashes(self.db, start, start + count)
-        else:
-            first = start >> base
-            rows = self.db.fetchall(
-                "SELECT node_hash FROM merkle_nodes WHERE height = %s AND node_index >= %s "
-                "AND node_index < %s ORDER BY node_index",
-                (base, first, first + count),
-            )
-            hashes = [bytes(row[0]) for row in rows]
-        if len(hashes) != count:
-            raise LookupError(
-                f"the Merkle log lacks stored hashes for [{start}, {start + (1 << height)})"
-            )
-        return _fold_perfect(hashes)
-
-    def _fold_leaves(self, start: int, end: int) -> bytes:
-        return fold_leaves(lambda a, b: leaf_hashes(self.db, a, b), start, end)

@@ -15,13 +15,12 @@ from domain.access import AccessRequest
 from domain.disclosure import Disclosure
 from domain.tenant import Tenant
 from domain.vendor_read import VendorRead
-from projections.read_models.base import Handler, Projection, Writes
+from domain.vocabulary import AccessLogOutcome as Outcome
+from projections.read_models.base import Handler, Projection, Writer
 from projections.read_models.sealed_columns import ColumnSealer
 from projections.read_models.tables import ACCESS_LOG, micros
 
-ALLOWED, REFUSED, DISCLOSED, PURGED = "allowed", "refused", "disclosed", "purged"
-VENDOR_READ = "vendor_read"
-OUTCOMES = (ALLOWED, REFUSED, DISCLOSED, VENDOR_READ, PURGED)
+OUTCOMES = tuple(outcome.value for outcome in Outcome)  # what a reader may filter by
 # The detail of a vendor's read justified by the subject's request rather than a reason.
 ANSWERING_REQUEST = "to answer the subject's request"
 PURGE_DETAIL = (
@@ -59,25 +58,25 @@ class AccessLog(Projection):
             Tenant.Purged: self._purged,
         }
 
-    def _allowed(self, w: Writes, event: AccessRequest.AccessRecorded, position: int) -> None:
+    def _allowed(self, w: Writer, event: AccessRequest.AccessRecorded, position: int) -> None:
         w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor, event.action,
-            event.resource, str(event.originator_id), ALLOWED, None,
+            event.resource, str(event.originator_id), Outcome.ALLOWED, None,
         ))
 
-    def _refused(self, w: Writes, event: AccessRequest.AccessRefused, position: int) -> None:
+    def _refused(self, w: Writer, event: AccessRequest.AccessRefused, position: int) -> None:
         w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor, event.action,
-            event.resource, str(event.originator_id), REFUSED, event.refusal,
+            event.resource, str(event.originator_id), Outcome.REFUSED, event.refusal,
         ))
 
-    def _disclosed(self, w: Writes, event: Disclosure.Recorded, position: int) -> None:
+    def _disclosed(self, w: Writer, event: Disclosure.Recorded, position: int) -> None:
         w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor, "disclose",
-            event.recipient, None, DISCLOSED, f"{event.legal_basis}: {event.reference}",
+            event.recipient, None, Outcome.DISCLOSED, f"{event.legal_basis}: {event.reference}",
         ))
 
-    def _read_by_vendor(self, w: Writes, event: VendorRead.Recorded, position: int) -> None:
+    def _read_by_vendor(self, w: Writer, event: VendorRead.Recorded, position: int) -> None:
         """Only a tenant's subjects have a tenant to show the read to."""
         if event.tenant_id is None:
             return
@@ -85,14 +84,14 @@ class AccessLog(Projection):
         w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor,
             f"read {event.what}", f"subjects/{sid}",
-            None if event.request_id is None else str(event.request_id), VENDOR_READ,
+            None if event.request_id is None else str(event.request_id), Outcome.VENDOR_READ,
             None if event.reason is not None else ANSWERING_REQUEST, sid,
             self.sealer.seal(sid, ACCESS_LOG.name, (position,), "reason", event.reason),
         ))
 
-    def _purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:
+    def _purged(self, w: Writer, event: Tenant.Purged, position: int) -> None:
         tenant_id = str(event.originator_id)
         w.insert(ACCESS_LOG, _entry(
             position, tenant_id, micros(event.timestamp), event.actor, "purge",
-            f"tenants/{tenant_id}", None, PURGED, PURGE_DETAIL,
+            f"tenants/{tenant_id}", None, Outcome.PURGED, PURGE_DETAIL,
         ))

@@ -1,7 +1,8 @@
 """Staff access requests by tenant and status, each with the history of its decisions.
 
 Individual reads under a grant are in the access log, not here: a read grant may be used
-thousands of times, and the history should stay the story of the request itself.
+thousands of times, and the history should stay the story of the request itself. Each step of
+the history is named by the status it led to ("approved", "used", ...); the first is "requested".
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 
 from domain.access import TERMINATION_ENDED, AccessRequest
 from domain.tenant import Tenant
-from domain.values import Scope
-from projections.read_models.base import Handler, Projection, Writes
+from domain.vocabulary import AccessRequestStatus as Status
+from domain.vocabulary import Scope
+from projections.read_models.base import Handler, Projection, Row, Writer
 from projections.read_models.sealed_columns import ColumnSealer
 from projections.read_models.tables import ACCESS_REQUEST_HISTORY, ACCESS_REQUESTS, micros
 
@@ -39,40 +41,31 @@ class AccessRequests(Projection):
         }
 
     def _history(
-        self, w: Writes, event: Any, position: int, tenant_id: str, name: str,
+        self, w: Writer, event: Any, position: int, tenant_id: str, name: str,
         actor: str | None, detail: str | None, reason: Any = None,
     ) -> None:
         rid = str(event.originator_id)
         w.insert(ACCESS_REQUEST_HISTORY, {
-            "request_id": rid, "position": position, "tenant_id": tenant_id,
-            "at": micros(event.timestamp), "event": name, "actor": actor, "detail": detail,
+            **_history_row(event, position, name, actor, detail),
             "reason": self.sealer.seal(
                 tenant_id, ACCESS_REQUEST_HISTORY.name, (rid, position), "reason", reason
             ),
+            "tenant_id": tenant_id,
         })
 
     def _history_without_reason(
-        self, w: Writes, event: Any, position: int, name: str, actor: str | None,
+        self, w: Writer, event: Any, position: int, name: str, actor: str | None,
         detail: str | None,
     ) -> None:
-        """A history row for an event that does not carry its tenant. When the request was
-        asked in this batch its row is still held, tenant and all; otherwise the tenant comes
-        from the request's row inside the same statement. (Reading it first would need a
-        result in the middle of the runner's pipelined batch, which PostgreSQL's pipeline
-        refuses.)"""
-        rid = str(event.originator_id)
-        tenant_id = w.held_value(ACCESS_REQUESTS, (rid,), "tenant_id")
-        if tenant_id is not None:
-            self._history(w, event, position, tenant_id, name, actor, detail)
-            return
-        w.execute(
-            "INSERT INTO access_request_history (request_id, position, tenant_id, at, event, "
-            "actor, detail, reason) SELECT id, %s, tenant_id, %s, %s, %s, %s, NULL "
-            "FROM access_requests WHERE id = %s",
-            (position, micros(event.timestamp), name, actor, detail, rid),
+        """A history row for an event that does not carry its tenant: the request's row has
+        it."""
+        w.insert_copying(
+            ACCESS_REQUEST_HISTORY,
+            {**_history_row(event, position, name, actor, detail), "reason": None},
+            ACCESS_REQUESTS, (str(event.originator_id),), {"tenant_id": "tenant_id"},
         )
 
-    def _requested(self, w: Writes, event: AccessRequest.Requested, position: int) -> None:
+    def _requested(self, w: Writer, event: AccessRequest.Requested, position: int) -> None:
         rid, tid = str(event.originator_id), str(event.tenant_id)
         at = micros(event.timestamp)
         w.insert(ACCESS_REQUESTS, {
@@ -80,7 +73,7 @@ class AccessRequests(Projection):
             "resources": json.dumps(list(event.resources)),
             "reason": self.sealer.seal(tid, ACCESS_REQUESTS.name, (rid,), "reason", event.reason),
             "ticket": event.ticket, "duration_minutes": event.duration_minutes,
-            "status": "pending", "requested_at": at, "expires_at": micros(event.expires_at),
+            "status": Status.PENDING, "requested_at": at, "expires_at": micros(event.expires_at),
             "approver": None, "granted_scope": None, "granted_resources": None,
             "valid_until": None, "decided_at": None, "updated_at": at, "position": position,
             "decided_by": None, "tenancy": event.tenancy,
@@ -90,59 +83,69 @@ class AccessRequests(Projection):
             f"{event.scope} on {', '.join(event.resources)} for {event.duration_minutes} minutes",
         )
 
-    def _approved(self, w: Writes, event: AccessRequest.Approved, position: int) -> None:
+    def _approved(self, w: Writer, event: AccessRequest.Approved, position: int) -> None:
         rid = str(event.originator_id)
         at = micros(event.timestamp)
         w.update(ACCESS_REQUESTS, (rid,), {
-            "status": "approved", "approver": event.approver, "granted_scope": event.scope,
+            "status": Status.APPROVED, "approver": event.approver, "granted_scope": event.scope,
             "granted_resources": json.dumps(list(event.resources)),
             "valid_until": micros(event.valid_until), "decided_at": at, "updated_at": at,
             "decided_by": event.approver,
         })
         self._history_without_reason(
-            w, event, position, "approved", event.approver,
+            w, event, position, Status.APPROVED, event.approver,
             f"{event.scope} on {', '.join(event.resources)} for {event.duration_minutes} minutes",
         )
 
-    def _closed_with_reason(self, w: Writes, event: Any, position: int) -> None:
+    def _closed_with_reason(self, w: Writer, event: Any, position: int) -> None:
         rid, tid = str(event.originator_id), str(event.tenant_id)
-        status = "denied" if isinstance(event, AccessRequest.Denied) else "revoked"
+        status = Status.DENIED if isinstance(event, AccessRequest.Denied) else Status.REVOKED
         at = micros(event.timestamp)
         # Only a denial is a decision: a revocation leaves the approval's `decided_at`, but
         # who ended it is who decided its fate last.
-        decided = {"decided_at": at} if status == "denied" else {}
+        decided = {"decided_at": at} if status == Status.DENIED else {}
         w.update(ACCESS_REQUESTS, (rid,), {
             "status": status, "updated_at": at, "decided_by": event.actor, **decided,
         })
         self._history(w, event, position, tid, status, event.actor, None, event.reason)
 
-    def _timed_out(self, w: Writes, event: Any, position: int) -> None:
+    def _timed_out(self, w: Writer, event: Any, position: int) -> None:
         rid = str(event.originator_id)
-        status = "expired" if isinstance(event, AccessRequest.Expired) else "ended"
+        status = Status.EXPIRED if isinstance(event, AccessRequest.Expired) else Status.ENDED
         w.update(ACCESS_REQUESTS, (rid,), {"status": status, "updated_at": micros(event.timestamp)})
         self._history_without_reason(w, event, position, status, None, None)
 
     def _ended_with_tenancy(
-        self, w: Writes, event: AccessRequest.EndedWithTenancy, position: int
+        self, w: Writer, event: AccessRequest.EndedWithTenancy, position: int
     ) -> None:
         at = micros(event.timestamp)
         w.update(ACCESS_REQUESTS, (str(event.originator_id),), {
-            "status": "ended", "updated_at": at, "decided_by": event.actor,
+            "status": Status.ENDED, "updated_at": at, "decided_by": event.actor,
         })
-        self._history_without_reason(w, event, position, "ended", event.actor, TERMINATION_ENDED)
+        self._history_without_reason(
+            w, event, position, Status.ENDED, event.actor, TERMINATION_ENDED
+        )
 
-    def _used(self, w: Writes, event: AccessRequest.AccessRecorded, position: int) -> None:
+    def _used(self, w: Writer, event: AccessRequest.AccessRecorded, position: int) -> None:
         if event.action == Scope.READ.value:
             return  # a read leaves the grant as it was; the access log has it
         rid, tid = str(event.originator_id), str(event.tenant_id)
-        w.update(ACCESS_REQUESTS, (rid,), {"status": "used", "updated_at": micros(event.timestamp)})
+        w.update(ACCESS_REQUESTS, (rid,), {
+            "status": Status.USED, "updated_at": micros(event.timestamp),
+        })
         self._history(
-            w, event, position, tid, "used", event.actor, f"{event.action} {event.resource}"
+            w, event, position, tid, Status.USED, event.actor, f"{event.action} {event.resource}"
         )
 
-    def _tenant_purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:
-        tid = str(event.originator_id)
-        w.execute("UPDATE access_requests SET reason = NULL WHERE tenant_id = %s", (tid,))
-        w.execute(
-            "UPDATE access_request_history SET reason = NULL WHERE tenant_id = %s", (tid,)
-        )
+    def _tenant_purged(self, w: Writer, event: Tenant.Purged, position: int) -> None:
+        for table in (ACCESS_REQUESTS, ACCESS_REQUEST_HISTORY):
+            w.update_where(table, {"tenant_id": str(event.originator_id)}, {"reason": None})
+
+
+def _history_row(
+    event: Any, position: int, name: str, actor: str | None, detail: str | None
+) -> Row:
+    return {
+        "request_id": str(event.originator_id), "position": position,
+        "at": micros(event.timestamp), "event": name, "actor": actor, "detail": detail,
+    }

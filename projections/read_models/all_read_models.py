@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.keys import KeyStore
+from domain.ledger.keys import KeyStore
 from projections.read_models.access_log import AccessLog
 from projections.read_models.access_requests import AccessRequests
 from projections.read_models.data_requests import DataRequests

@@ -8,11 +8,14 @@ from typing import Any
 from domain.data_request import DataRequest
 from domain.subject import Subject
 from domain.tenant import Tenant
-from projections.read_models.base import Handler, Projection, Writes
+from domain.vocabulary import DataRequestKind
+from domain.vocabulary import DataRequestStatus as Status
+from projections.read_models.base import Handler, Projection, Row, Writer
 from projections.read_models.sealed_columns import ColumnSealer
 from projections.read_models.tables import DATA_REQUESTS, micros
 
-_PERSONAL_CLEARED = "details = NULL, extension_reason = NULL, rejection_reason = NULL"
+# The free-text fields, sealed with the subject's key: gone with the subject or its tenant.
+_PERSONAL_CLEARED = {"details": None, "extension_reason": None, "rejection_reason": None}
 
 
 class DataRequests(Projection):
@@ -45,19 +48,23 @@ class DataRequests(Projection):
     def _seal(self, subject_id: str, request_id: str, column: str, value: Any) -> str | None:
         return self.sealer.seal(subject_id, DATA_REQUESTS.name, (request_id,), column, value)
 
-    def _update(self, w: Writes, event: Any, assignments: str, *params: Any) -> None:
-        w.execute(
-            f"UPDATE data_requests SET {assignments}, updated_at = %s WHERE id = %s",
-            (*params, micros(event.timestamp), str(event.originator_id)),
+    def _update(
+        self, w: Writer, event: Any, values: Row, *, where: Row | None = None,
+        add: Row | None = None,
+    ) -> None:
+        """Sets `values` (and `updated_at`) on the event's request, when it matches `where`."""
+        w.update_where(
+            DATA_REQUESTS, {"id": str(event.originator_id), **(where or {})},
+            {**values, "updated_at": micros(event.timestamp)}, add=add,
         )
 
-    def _received(self, w: Writes, event: DataRequest.Received, position: int) -> None:
+    def _received(self, w: Writer, event: DataRequest.Received, position: int) -> None:
         rid, sid = str(event.originator_id), str(event.subject_id)
         at = micros(event.timestamp)
         w.insert(DATA_REQUESTS, {
             "id": rid, "subject_id": sid,
             "tenant_id": None if event.tenant_id is None else str(event.tenant_id),
-            "kind": event.kind, "channel": event.channel, "status": "received",
+            "kind": event.kind, "channel": event.channel, "status": Status.RECEIVED,
             "received_at": micros(event.received_at) if event.received_at else at,
             "entered_at": at, "entered_by": event.actor, "due_at": micros(event.due_at), "overdue": 0,
             "identity_verified": 0, "extended_months": 0, "quote_amount_cents": None,
@@ -67,74 +74,61 @@ class DataRequests(Projection):
             "erasure_final_at": None,
         })
 
-    def _verified(self, w: Writes, event: Any, position: int) -> None:
-        self._update(
-            w, event,
-            "identity_verified = 1, status = CASE WHEN status = 'received' THEN 'verified' "
-            "ELSE status END",
-        )
+    def _verified(self, w: Writer, event: Any, position: int) -> None:
+        # A request that was only received is now verified; a quoted one stays quoted.
+        self._update(w, event, {"identity_verified": 1})
+        self._update(w, event, {"status": Status.VERIFIED}, where={"status": Status.RECEIVED})
 
-    def _extended(self, w: Writes, event: DataRequest.Extended, position: int) -> None:
+    def _extended(self, w: Writer, event: DataRequest.Extended, position: int) -> None:
         rid, sid = str(event.originator_id), str(event.subject_id)
-        self._update(
-            w, event,
-            "extended_months = extended_months + %s, due_at = %s, extension_reason = %s",
-            event.months, micros(event.due_at),
-            self._seal(sid, rid, "extension_reason", event.reason),
-        )
+        self._update(w, event, {
+            "due_at": micros(event.due_at),
+            "extension_reason": self._seal(sid, rid, "extension_reason", event.reason),
+        }, add={"extended_months": event.months})
 
-    def _quoted(self, w: Writes, event: DataRequest.Quoted, position: int) -> None:
-        self._update(
-            w, event, "status = 'quoted', quote_amount_cents = %s, quote_currency = %s",
-            event.amount_cents, event.currency,
-        )
+    def _quoted(self, w: Writer, event: DataRequest.Quoted, position: int) -> None:
+        self._update(w, event, {
+            "status": Status.QUOTED, "quote_amount_cents": event.amount_cents,
+            "quote_currency": event.currency,
+        })
 
-    def _quote_accepted(self, w: Writes, event: DataRequest.QuoteAccepted, position: int) -> None:
-        self._update(w, event, "status = 'quote_accepted', due_at = %s", micros(event.due_at))
+    def _quote_accepted(self, w: Writer, event: DataRequest.QuoteAccepted, position: int) -> None:
+        self._update(w, event, {"status": Status.QUOTE_ACCEPTED, "due_at": micros(event.due_at)})
 
-    def _closed(self, w: Writes, event: Any, position: int) -> None:
-        self._update(w, event, "status = 'declined', closed_at = %s", micros(event.timestamp))
+    def _closed(self, w: Writer, event: Any, position: int) -> None:
+        self._update(w, event, {"status": Status.DECLINED, "closed_at": micros(event.timestamp)})
 
-    def _fulfilled(self, w: Writes, event: DataRequest.Fulfilled, position: int) -> None:
-        self._update(
-            w, event,
-            "status = 'fulfilled', delivery_sha256 = %s, delivery_format = %s, closed_at = %s",
-            event.delivery_sha256, event.delivery_format, micros(event.timestamp),
-        )
+    def _fulfilled(self, w: Writer, event: DataRequest.Fulfilled, position: int) -> None:
+        self._update(w, event, {
+            "status": Status.FULFILLED, "delivery_sha256": event.delivery_sha256,
+            "delivery_format": event.delivery_format, "closed_at": micros(event.timestamp),
+        })
 
-    def _rejected(self, w: Writes, event: DataRequest.Rejected, position: int) -> None:
+    def _rejected(self, w: Writer, event: DataRequest.Rejected, position: int) -> None:
         rid, sid = str(event.originator_id), str(event.subject_id)
-        self._update(
-            w, event, "status = 'rejected', rejection_reason = %s, closed_at = %s",
-            self._seal(sid, rid, "rejection_reason", event.reason), micros(event.timestamp),
-        )
+        self._update(w, event, {
+            "status": Status.REJECTED,
+            "rejection_reason": self._seal(sid, rid, "rejection_reason", event.reason),
+            "closed_at": micros(event.timestamp),
+        })
 
-    def _overdue(self, w: Writes, event: Any, position: int) -> None:
-        self._update(w, event, "overdue = 1")
+    def _overdue(self, w: Writer, event: Any, position: int) -> None:
+        self._update(w, event, {"overdue": 1})
 
-    def _subject_erased(self, w: Writes, event: Subject.Erased, position: int) -> None:
-        w.execute(
-            f"UPDATE data_requests SET {_PERSONAL_CLEARED} WHERE subject_id = %s",
-            (str(event.originator_id),),
-        )
+    def _subject_erased(self, w: Writer, event: Subject.Erased, position: int) -> None:
+        w.update_where(DATA_REQUESTS, {"subject_id": str(event.originator_id)}, _PERSONAL_CLEARED)
 
-    def _erasure_final(self, w: Writes, event: Any, position: int) -> None:
-        w.execute(
-            "UPDATE data_requests SET erasure_final_at = %s WHERE subject_id = %s "
-            "AND kind = 'erasure'",
-            (micros(event.timestamp), str(event.originator_id)),
-        )
+    def _erasure_final(self, w: Writer, event: Any, position: int) -> None:
+        erasures = {"subject_id": str(event.originator_id), "kind": DataRequestKind.ERASURE}
+        w.update_where(DATA_REQUESTS, erasures, {"erasure_final_at": micros(event.timestamp)})
 
-    def _purge_final(self, w: Writes, event: Any, position: int) -> None:
+    def _purge_final(self, w: Writer, event: Any, position: int) -> None:
         # The subjects' keys went with the tenant's: their erasure requests are final too.
-        w.execute(
-            "UPDATE data_requests SET erasure_final_at = %s WHERE tenant_id = %s "
-            "AND kind = 'erasure' AND erasure_final_at IS NULL",
-            (micros(event.timestamp), str(event.originator_id)),
-        )
+        erasures = {
+            "tenant_id": str(event.originator_id), "kind": DataRequestKind.ERASURE,
+            "erasure_final_at": None,
+        }
+        w.update_where(DATA_REQUESTS, erasures, {"erasure_final_at": micros(event.timestamp)})
 
-    def _tenant_purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:
-        w.execute(
-            f"UPDATE data_requests SET {_PERSONAL_CLEARED} WHERE tenant_id = %s",
-            (str(event.originator_id),),
-        )
+    def _tenant_purged(self, w: Writer, event: Tenant.Purged, position: int) -> None:
+        w.update_where(DATA_REQUESTS, {"tenant_id": str(event.originator_id)}, _PERSONAL_CLEARED)

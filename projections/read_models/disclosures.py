@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from domain.disclosure import Disclosure
-from projections.read_models.base import Handler, Projection, Writes
+from projections.read_models.base import Handler, Projection, Writer
 from projections.read_models.tables import DISCLOSURES, micros
 
 
@@ -16,7 +16,7 @@ class Disclosures(Projection):
     def handlers(self) -> dict[type, Handler]:
         return {Disclosure.Recorded: self._recorded}
 
-    def _recorded(self, w: Writes, event: Disclosure.Recorded, position: int) -> None:
+    def _recorded(self, w: Writer, event: Disclosure.Recorded, position: int) -> None:
         w.insert(DISCLOSURES, {
             "id": str(event.originator_id), "tenant_id": str(event.tenant_id),
             "recipient": event.recipient, "legal_basis": event.legal_basis,

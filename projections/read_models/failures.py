@@ -1,9 +1,9 @@
 """A read model that cannot apply an event stops alone; the others go on.
 
 The runner applies a batch to every read model in one transaction. When that transaction
-fails for a reason that will not pass by itself (anything but the database being unreachable
-or busy), `apply_apart` applies each read model's part of the batch in a transaction of its
-own, so the healthy ones commit. A read model whose part fails again is applied event by event,
+fails for a reason that will not pass by itself (anything but an outage: outages.py),
+`apply_apart` applies each read model's part of the batch in a transaction of its own, so the
+healthy ones commit. A read model whose part fails again is applied event by event,
 each event committed with its position, up to the event it cannot apply: that event and the
 error are recorded in `projection_failures`, with the read model's position set just before
 it, in one transaction. The read model is then stopped: the runner skips it and readers do
@@ -21,14 +21,15 @@ restart is how a fix is deployed, and when the read model is rebuilt.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from projections.read_models.base import Handler, Writer
+from projections.read_models.outages import passing
+from projections.read_models.writes import Writes, storable
 from projections.storage.database import Cursor, Database, Params
-from projections.read_models.base import Handler, Writes, storable
 from projections.read_models.tables import FAILURES_TABLE, TRACKING_TABLE, micros, moment
 
 log = logging.getLogger("ledger.projections")
@@ -37,15 +38,6 @@ log = logging.getLogger("ledger.projections")
 # decoded event, and the notification itself (for what a failure records).
 Decoded = tuple[int, Sequence[tuple[str, Handler]], Any, Any]
 MESSAGE_LIMIT = 2000
-# SQLite's OperationalError of a file that cannot be written now, rather than of a statement.
-_SQLITE_BUSY = (
-    "database is locked", "database is busy", "database or disk is full", "disk I/O error",
-    "unable to open database file",
-)
-# SQLSTATE classes of a server that cannot answer now: connection exception, insufficient
-# resources, operator intervention (shutdown, restart), system error, transaction rollback
-# (deadlock, serialization failure), lock not available.
-_PASSING_STATES = ("08", "53", "57", "58", "40", "55P03")
 
 
 class PositionWentBack(Exception):
@@ -150,41 +142,11 @@ def clear(cur: Cursor, names: Sequence[str]) -> list[str]:
     return sorted(name for (name,) in cur.fetchall())
 
 
-def database_unreachable(error: BaseException) -> bool:
-    """A refused, dropped or timed-out connection (psycopg's or the event store's own class of
-    it): what a restart or failover looks like from here, not a bug."""
-    import psycopg
-    from eventsourcing.persistence import InterfaceError, OperationalError
-
-    return isinstance(
-        error, (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError)
-    )
-
-
-def passing(error: BaseException) -> bool:
-    """A failure that says nothing about the read models, so the whole batch is tried again
-    later, as it always was: the database unreachable (a restart, a failover), busy, out of
-    resources, or asking for a retry (deadlock, serialization failure). psycopg files some
-    failures of a statement itself under OperationalError too (an index row too large:
-    SQLSTATE class 54), and SQLite's OperationalError also means "no such table": those do not
-    pass by themselves, so they stop the read model instead."""
-    import psycopg
-
-    if isinstance(error, sqlite3.OperationalError):
-        return str(error).startswith(_SQLITE_BUSY)
-    if isinstance(error, psycopg.errors.PipelineAborted):
-        return False  # a statement before it failed: that one is the news
-    if isinstance(error, psycopg.OperationalError):
-        state = error.sqlstate
-        return state is None or state.startswith(_PASSING_STATES)
-    return database_unreachable(error)
-
-
 def raising(error: BaseException) -> Handler:
     """The handler of an event that could not be decoded: every read model it goes to fails
     on it, and only those."""
 
-    def handler(writes: Writes, event: Any, position: int) -> None:
+    def handler(writes: Writer, event: Any, position: int) -> None:
         raise error
 
     return handler

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.incident import Incident
-from projections.read_models.base import Handler, Projection, Writes
+from projections.read_models.base import Handler, Projection, Writer
 from projections.read_models.tables import INCIDENT_TENANTS, INCIDENTS, micros
 
 
@@ -19,7 +19,7 @@ class Incidents(Projection):
             Incident.MarkedOverdue: self._overdue,
         }
 
-    def _reported(self, w: Writes, event: Incident.Reported, position: int) -> None:
+    def _reported(self, w: Writer, event: Incident.Reported, position: int) -> None:
         iid = str(event.originator_id)
         w.insert(INCIDENTS, {
             "id": iid, "title": event.title, "description": event.description,
@@ -35,7 +35,7 @@ class Incidents(Projection):
             })
 
     def _customer_notified(
-        self, w: Writes, event: Incident.CustomerNotified, position: int
+        self, w: Writer, event: Incident.CustomerNotified, position: int
     ) -> None:
         w.update(
             INCIDENT_TENANTS, (str(event.originator_id), str(event.tenant_id)),
@@ -43,12 +43,12 @@ class Incidents(Projection):
         )
 
     def _authority_notified(
-        self, w: Writes, event: Incident.AuthorityNotified, position: int
+        self, w: Writer, event: Incident.AuthorityNotified, position: int
     ) -> None:
         w.update(INCIDENTS, (str(event.originator_id),), {
             "authority_notified_at": micros(event.timestamp),
             "authority_reference": event.reference,
         })
 
-    def _overdue(self, w: Writes, event: Incident.MarkedOverdue, position: int) -> None:
+    def _overdue(self, w: Writer, event: Incident.MarkedOverdue, position: int) -> None:
         w.update(INCIDENTS, (str(event.originator_id),), {"overdue": 1})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.clock import Clock
-from domain.keys import KeyStore
+from domain.ledger.keys import KeyStore
 from projections.read_models.all_read_models import read_model_projections
 from projections.storage.database import Database
 from projections.read_models.queries.answers import ReadModels

@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from projections.storage.database import Cursor, Database, PostgresDatabase, SqliteDatabase
+from projections.storage.database import Cursor, Database
+from projections.storage.postgres import PostgresDatabase
+from projections.storage.sqlite import SqliteDatabase
 from projections.read_models.base import Projection
 from projections.read_models.runner import ProjectionRunner
 from projections.read_models.sealed_columns import ColumnSealer

@@ -21,9 +21,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from domain.keys import KeyStore
+from domain.ledger.keys import KeyStore
 from domain.personal import ERASED
-from domain.shredding import open_sealed, seal
+from domain.ledger.shredding import open_sealed, seal
 
 UNREADABLE = "[unreadable]"
 _LOOKUP_INFO = b"compliance-ledger/email-lookup/v1"

@@ -16,7 +16,8 @@ from domain import consent
 from domain.personal import ERASED
 from domain.subject import Subject
 from domain.tenant import Tenant
-from projections.read_models.base import Handler, Projection, Writes
+from domain.vocabulary import ConsentStatus
+from projections.read_models.base import Among, Handler, Projection, Writer
 from projections.read_models.sealed_columns import ColumnSealer, email_hash
 from projections.read_models.tables import (
     CONSENT_HISTORY,
@@ -27,6 +28,9 @@ from projections.read_models.tables import (
 )
 
 PERSONAL = ("name", "email", "phone")
+# What an erased profile keeps of its personal fields, and the subject's rows that go with them.
+_ERASED = {"name": None, "email": None, "phone": None, "erased": 1}
+_PER_SUBJECT = (SUBJECT_CONSENTS, CONSENT_HISTORY, EMAIL_LOOKUP)
 
 
 class SubjectProfiles(Projection):
@@ -54,12 +58,12 @@ class SubjectProfiles(Projection):
         return self.sealer.seal(subject_id, SUBJECT_PROFILES.name, (subject_id,), column, value)
 
     def _remember_email(
-        self, w: Writes, subject_id: str, email: Any, position: int, *, new: bool = False
+        self, w: Writer, subject_id: str, email: Any, position: int, *, new: bool = False
     ) -> None:
         """`new`: the subject was registered by this very event, so it has no lookup row to
         delete (and a delete would first send every row the batch holds, for nothing)."""
         if not new:
-            w.execute("DELETE FROM email_lookup WHERE subject_id = %s", (subject_id,))
+            w.delete_where(EMAIL_LOOKUP, {"subject_id": subject_id})
         # An email that replays as "[erased]" has no lookup; nor has one whose key is gone.
         if isinstance(email, str) and email != ERASED and self.sealer.has_key(subject_id):
             w.insert(EMAIL_LOOKUP, {
@@ -67,7 +71,7 @@ class SubjectProfiles(Projection):
                 "position": position,
             })
 
-    def _registered(self, w: Writes, event: Subject.Registered, position: int) -> None:
+    def _registered(self, w: Writer, event: Subject.Registered, position: int) -> None:
         sid = str(event.originator_id)
         at = micros(event.timestamp)
         w.insert(SUBJECT_PROFILES, {
@@ -80,30 +84,27 @@ class SubjectProfiles(Projection):
         })
         self._remember_email(w, sid, event.email, position, new=True)
 
-    def _rectified(self, w: Writes, event: Subject.Rectified, position: int) -> None:
+    def _rectified(self, w: Writer, event: Subject.Rectified, position: int) -> None:
         sid = str(event.originator_id)
-        for column in PERSONAL:
-            value = getattr(event, column)
-            if value is not None:
-                # Column names come from the fixed tuple above, never from input.
-                w.execute(
-                    f"UPDATE subject_profiles SET {column} = %s WHERE id = %s AND erased = 0",
-                    (self._seal(sid, column, value), sid),
-                )
-        w.execute(
-            "UPDATE subject_profiles SET updated_at = %s, version = %s WHERE id = %s AND erased = 0",
-            (micros(event.timestamp), event.originator_version, sid),
-        )
+        corrected = {
+            column: self._seal(sid, column, getattr(event, column))
+            for column in PERSONAL if getattr(event, column) is not None
+        }
+        w.update_where(SUBJECT_PROFILES, {"id": sid, "erased": 0}, {
+            **corrected, "updated_at": micros(event.timestamp),
+            "version": event.originator_version,
+        })
         if event.email is not None:
             self._remember_email(w, sid, event.email, position)
 
-    def _consent(self, w: Writes, event: Any, position: int) -> None:
+    def _consent(self, w: Writer, event: Any, position: int) -> None:
         """The most frequent event: three held rows, which a batch sends as one statement per
         table (the last decision per purpose and channel, and the last `updated_at` and
         version per subject, win). A decision for every channel is kept under "*"; which
         decision stands for a channel is domain/consent.py's rule, applied when read."""
         sid = str(event.originator_id)
-        status = "given" if isinstance(event, Subject.ConsentGiven) else "withdrawn"
+        given = isinstance(event, Subject.ConsentGiven)
+        status = ConsentStatus.GIVEN if given else ConsentStatus.WITHDRAWN
         at = micros(event.timestamp)
         w.upsert(SUBJECT_CONSENTS, {
             "subject_id": sid, "purpose": event.purpose, "channel": consent.key(event.channel),
@@ -117,30 +118,26 @@ class SubjectProfiles(Projection):
         })
         w.update(SUBJECT_PROFILES, (sid,), {"updated_at": at, "version": event.originator_version})
 
-    def _seen(self, w: Writes, event: Any, position: int) -> None:
+    def _seen(self, w: Writer, event: Any, position: int) -> None:
         """An event that changes nothing shown here still moves the profile's version."""
         w.update(SUBJECT_PROFILES, (str(event.originator_id),), {"version": event.originator_version})
 
-    def _erased(self, w: Writes, event: Subject.Erased, position: int) -> None:
+    def _erased(self, w: Writer, event: Subject.Erased, position: int) -> None:
         sid = str(event.originator_id)
-        w.execute(
-            "UPDATE subject_profiles SET name = NULL, email = NULL, phone = NULL, erased = 1, "
-            "updated_at = %s, version = %s WHERE id = %s",
-            (micros(event.timestamp), event.originator_version, sid),
-        )
-        for table in ("subject_consents", "consent_history", "email_lookup"):
-            w.execute(f"DELETE FROM {table} WHERE subject_id = %s", (sid,))
+        w.update_where(SUBJECT_PROFILES, {"id": sid}, {
+            **_ERASED, "updated_at": micros(event.timestamp), "version": event.originator_version,
+        })
+        for table in _PER_SUBJECT:
+            w.delete_where(table, {"subject_id": sid})
 
-    def _tenant_purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:
+    def _tenant_purged(self, w: Writer, event: Tenant.Purged, position: int) -> None:
         """The application shreds the keys of all the tenant's subjects; their rows go too."""
-        tid = str(event.originator_id)
-        of_tenant = "SELECT id FROM subject_profiles WHERE tenant_id = %s"
-        for table in ("subject_consents", "consent_history", "email_lookup"):
-            w.execute(f"DELETE FROM {table} WHERE subject_id IN ({of_tenant})", (tid,))
-        w.execute(
-            "UPDATE subject_profiles SET name = NULL, email = NULL, phone = NULL, erased = 1, "
-            "updated_at = %s WHERE tenant_id = %s AND erased = 0",
-            (micros(event.timestamp), tid),
+        of_tenant = Among(SUBJECT_PROFILES, "id", {"tenant_id": str(event.originator_id)})
+        for table in _PER_SUBJECT:
+            w.delete_where(table, {"subject_id": of_tenant})
+        w.update_where(
+            SUBJECT_PROFILES, {"tenant_id": str(event.originator_id), "erased": 0},
+            {**_ERASED, "updated_at": micros(event.timestamp)},
         )
 
 

@@ -5,56 +5,24 @@ and compare the same on both stores, whatever the collation, and keyset paginati
 `(at, position)` can use an index. Personal fields are stored sealed (see
 `projections.read_models.sealed_columns`), never in plaintext.
 
-Each `Table` names its primary key and its sealed columns (with the column holding the id of
-the owner whose data key seals it), so `check` can compare a live table with a rebuild row by
-row, opening sealed values rather than comparing ciphertexts with random nonces.
+Each `Table` (projections.storage.tables) names its primary key and its sealed columns (with
+the column holding the id of the owner whose data key seals it), so `check` can compare a live
+table with a rebuild row by row, opening sealed values rather than comparing ciphertexts with
+random nonces.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from projections.storage.database import Database
+from projections.storage.tables import Table, ensure_tables
 
 TRACKING_TABLE = "projection_tracking"
 FAILURES_TABLE = "projection_failures"
 VERSIONS_TABLE = "projection_versions"
-_POSTGRES_TYPES = {"TEXT": "text", "INTEGER": "integer", "{big_int}": "bigint", "{blob}": "bytea"}
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    columns: str  # the column list of CREATE TABLE, with {big_int} placeholders
-    key: tuple[str, ...]
-    indexes: tuple[str, ...] = ()  # "name ON table (cols)" fragments
-    sealed: dict[str, str] = field(default_factory=dict)  # column -> owner-id column
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(part.split()[0] for part in self.columns.split(","))
-
-    @property
-    def postgres_types(self) -> dict[str, str]:
-        """Column → its PostgreSQL type, for statements that pass a column as one array."""
-        found = {}
-        for part in self.columns.split(","):
-            name, kind = part.split()[:2]
-            found[name] = _POSTGRES_TYPES[kind]
-        return found
-
-    def ddl(self, db: Database) -> str:
-        columns = self.columns.format(big_int=db.big_int, blob=db.blob)
-        statements = [
-            f"CREATE TABLE IF NOT EXISTS {self.name} ({columns}, "
-            f"PRIMARY KEY ({', '.join(self.key)}))"
-        ]
-        statements += [f"CREATE INDEX IF NOT EXISTS {index}" for index in self.indexes]
-        return ";\n".join(statements) + ";\n"
-
 
 SUBJECT_PROFILES = Table(
     "subject_profiles",
@@ -226,12 +194,12 @@ def create_tables(db: Database, projections: Sequence[Any] = ()) -> None:
     tables = {table.name: table for table in ALL_TABLES}
     for projection in projections:
         tables.update((table.name, table) for table in projection.tables)
-    db.executescript("".join(table.ddl(db) for table in tables.values()))
+    ensure_tables(db, tables.values())
 
 
 def create_bookkeeping_tables(db: Database) -> None:
     """The projections' own tables: positions, failures, versions (never change shape)."""
-    db.executescript("".join(table.ddl(db) for table in BOOKKEEPING_TABLES))
+    ensure_tables(db, BOOKKEEPING_TABLES)
 
 
 def micros(moment: datetime | None) -> int | None:

@@ -4,7 +4,8 @@ purge."""
 from __future__ import annotations
 
 from domain.tenant import Tenant
-from projections.read_models.base import Handler, Projection, Writes
+from domain.vocabulary import TenantStatus
+from projections.read_models.base import Handler, Projection, Writer
 from projections.read_models.sealed_columns import ColumnSealer
 from projections.read_models.tables import TENANT_LOCATIONS, TENANTS, micros
 
@@ -29,48 +30,48 @@ class Tenants(Projection):
             Tenant.LocationMoved: self._moved,
         }
 
-    def _created(self, w: Writes, event: Tenant.Created, position: int) -> None:
+    def _created(self, w: Writer, event: Tenant.Created, position: int) -> None:
         tid = str(event.originator_id)
         at = micros(event.timestamp)
         w.insert(TENANTS, {
             "id": tid, "name": self.sealer.seal(tid, TENANTS.name, (tid,), "name", event.name),
-            "status": "active", "location": event.location, "purge_after": None,
+            "status": TenantStatus.ACTIVE, "location": event.location, "purge_after": None,
             "created_at": at, "updated_at": at, "position": position, "tenancy": 0,
             "purge_final_at": None,
         })
         self._located(w, tid, position, event.location, at, None, event.actor)
 
-    def _terminated(self, w: Writes, event: Tenant.Terminated, position: int) -> None:
+    def _terminated(self, w: Writer, event: Tenant.Terminated, position: int) -> None:
         # A termination ends a tenancy (domain/tenant.py): the count goes up by one.
-        w.execute(
-            "UPDATE tenants SET status = 'terminated', purge_after = %s, updated_at = %s, "
-            "tenancy = tenancy + 1 WHERE id = %s",
-            (micros(event.purge_after), micros(event.timestamp), str(event.originator_id)),
-        )
+        w.update_where(TENANTS, {"id": str(event.originator_id)}, {
+            "status": TenantStatus.TERMINATED, "purge_after": micros(event.purge_after),
+            "updated_at": micros(event.timestamp),
+        }, add={"tenancy": 1})
 
-    def _reactivated(self, w: Writes, event: Tenant.Reactivated, position: int) -> None:
+    def _reactivated(self, w: Writer, event: Tenant.Reactivated, position: int) -> None:
         w.update(TENANTS, (str(event.originator_id),), {
-            "status": "active", "purge_after": None, "updated_at": micros(event.timestamp),
+            "status": TenantStatus.ACTIVE, "purge_after": None,
+            "updated_at": micros(event.timestamp),
         })
 
-    def _purged(self, w: Writes, event: Tenant.Purged, position: int) -> None:
+    def _purged(self, w: Writer, event: Tenant.Purged, position: int) -> None:
         w.update(TENANTS, (str(event.originator_id),), {
-            "status": "purged", "name": None, "updated_at": micros(event.timestamp),
+            "status": TenantStatus.PURGED, "name": None, "updated_at": micros(event.timestamp),
         })
 
-    def _purge_final(self, w: Writes, event: Tenant.PurgeBecameFinal, position: int) -> None:
+    def _purge_final(self, w: Writer, event: Tenant.PurgeBecameFinal, position: int) -> None:
         w.update(TENANTS, (str(event.originator_id),), {
             "purge_final_at": micros(event.timestamp), "updated_at": micros(event.timestamp),
         })
 
-    def _moved(self, w: Writes, event: Tenant.LocationMoved, position: int) -> None:
+    def _moved(self, w: Writer, event: Tenant.LocationMoved, position: int) -> None:
         tid = str(event.originator_id)
         at = micros(event.timestamp)
         w.update(TENANTS, (tid,), {"location": event.to_location, "updated_at": at})
         self._located(w, tid, position, event.to_location, at, event.reason, event.actor)
 
     def _located(
-        self, w: Writes, tid: str, position: int, location: str, at: int | None,
+        self, w: Writer, tid: str, position: int, location: str, at: int | None,
         reason: str | None, actor: str,
     ) -> None:
         w.insert(TENANT_LOCATIONS, {

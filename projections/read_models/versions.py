@@ -2,8 +2,8 @@
 store that holds another version of them has them dropped, made anew and rebuilt from the events.
 
 Why: `CREATE TABLE IF NOT EXISTS` keeps an existing deployment's table as it was, so a column
-added or a primary key changed in `projections/read_models/tables.py` would never reach it. Bumping the
-projection's `version` says "these tables changed": at the next start the runner (through
+added or a primary key changed in `projections/read_models/tables.py` would never reach it.
+Bumping the projection's `version` says "these tables changed": at the next start the runner (through
 `create_tables`) drops them, creates them with their new definition, sets the read model's
 position to 0 and stores the new version, in one transaction; the runner then replays every
 event into them, as `ledger projections rebuild` would. A store without a stored version (made
@@ -24,14 +24,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from projections.storage.database import Cursor, Database
 from projections.read_models.tables import FAILURES_TABLE, TRACKING_TABLE, VERSIONS_TABLE
+from projections.storage.database import Cursor, Database
+from projections.storage.postgres import DDL_LOCK
 
 log = logging.getLogger("ledger.projections")
 
-# The key PostgresDatabase.executescript locks for DDL: the upgrade and `create_tables` of
-# another process starting at the same moment take turns.
-DDL_LOCK = 7462
 UNVERSIONED = 1  # what a store made before versions were kept holds
 
 

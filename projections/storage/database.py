@@ -1,23 +1,23 @@
-"""One small connection layer for the ordinary tables (read models, keys, idempotency).
+"""What every database backend offers the ledger's own tables, and which backend a URL names.
 
-SQL is written once, in the dialect both SQLite and PostgreSQL understand, with `%s`
-placeholders; the SQLite side swaps them for `?`. Writes go through `transaction()`, so a
-read-model update and its tracking position commit together or not at all.
+The ledger's own tables (read models, the Merkle log, keys, idempotency keys, portal sessions,
+delivered files) live beside the eventsourcing library's events, in SQLite or PostgreSQL. SQL
+is written once, in the dialect both understand, with `%s` placeholders (the SQLite backend
+swaps them for `?`). Writes go through `transaction()`, so a read-model update and its
+tracking position commit together or not at all.
+
+As in the eventsourcing library (one abstract recorder, one module per backend), `Database`
+is the interface and each backend is a module of its own: `projections.storage.sqlite` and
+`projections.storage.postgres`. Each also says how the library's own event store is set up on
+it. `open_database` and `event_store_env` pick the backend from LEDGER_DATABASE_URL.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import sqlite3
-import threading
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from types import ModuleType
 from typing import Any, Protocol
-from urllib.parse import unquote, urlparse
 
 Params = Sequence[Any]
 
@@ -31,318 +31,65 @@ class Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
-class Database(Protocol):
-    dialect: str
-    blob: str
-    big_int: str
+class Database(ABC):
+    """A pool of connections to one store, and what the ledger's tables need of it."""
 
-    def transaction(self) -> Any: ...
+    dialect: str  # "sqlite" or "postgresql", for the few statements that differ
+    blob: str  # the column type of bytes
+    big_int: str  # the column type of a 64-bit integer
+
+    @abstractmethod
+    def transaction(self) -> Any:
+        """A context manager: a cursor whose statements commit together when the block ends,
+        or are rolled back when it raises."""
+
+    @abstractmethod
     def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
-    def execute(self, sql: str, params: Params = ()) -> int: ...
-    def executescript(self, ddl: str) -> None: ...
-    def checkpoint(self) -> None: ...
-    def exclusive(self, name: str, wait: bool = True) -> Any: ...
-    def close(self) -> None: ...
-
-
-_PLACEHOLDER = re.compile(r"%s")
-BUSY_TIMEOUT_MS = 30_000
-# An erasure's checkpoint holds writers back while it waits: never for long (issue 13).
-CHECKPOINT_WAIT_MS = 250
-
-
-class _SqliteCursor:
-    """Translates `%s` to `?` so the same SQL runs on both stores."""
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-
-    def execute(self, sql: str, params: Params = ()) -> Any:
-        return self._cursor.execute(_PLACEHOLDER.sub("?", sql), tuple(params))
-
-    def executemany(self, sql: str, rows: Sequence[Params]) -> Any:
-        return self._cursor.executemany(_PLACEHOLDER.sub("?", sql), rows)
-
-    def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-
-class SqliteDatabase:
-    dialect = "sqlite"
-    blob = "BLOB"
-    big_int = "INTEGER"
-
-    def __init__(self, path: str | None) -> None:
-        """`path=None` is a private in-memory database shared by the threads of this process."""
-        self.path = path
-        self._local = threading.local()
-        # Every connection with the lock its user holds while it runs a statement: closing a
-        # connection while another thread is inside sqlite3 crashes the interpreter, so
-        # `close()` takes each lock first and waits for the statement in flight to finish.
-        self._all: list[tuple[sqlite3.Connection, threading.RLock]] = []
-        self._registry_lock = threading.Lock()
-        self._shared: tuple[sqlite3.Connection, threading.RLock] | None = None
-        self._process_locks: dict[str, threading.Lock] = {}
-        if path is None:
-            self._shared = self._connect(f"file:ledger-{uuid.uuid4()}?mode=memory", uri=True)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-    def _connect(
-        self, target: str, uri: bool = False
-    ) -> tuple[sqlite3.Connection, threading.RLock]:
-        conn = sqlite3.connect(
-            target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri
-        )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # Deleted rows (an erased subject's read-model rows, a shredded key) are overwritten
-        # with zeros rather than left in free pages.
-        conn.execute("PRAGMA secure_delete = ON")
-        if target != ":memory:" and not uri:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-        entry = (conn, threading.RLock())
-        with self._registry_lock:
-            self._all.append(entry)
-        return entry
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        entry = self._shared
-        if entry is None:
-            entry = getattr(self._local, "entry", None)
-            if entry is None:
-                assert self.path is not None
-                entry = self._local.entry = self._connect(self.path)
-        conn, lock = entry
-        with lock:
-            yield conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[_SqliteCursor]:
-        with self._connection() as conn:
-            # IMMEDIATE takes the write lock up front, so two writers queue instead of
-            # deadlocking on a lock upgrade.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield _SqliteCursor(conn.cursor())
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        with self._connection() as conn:
-            return conn.execute(_PLACEHOLDER.sub("?", sql), tuple(params)).fetchall()
-
-    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
-        with self._connection() as conn:
-            return conn.execute(_PLACEHOLDER.sub("?", sql), tuple(params)).fetchone()
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        with self.transaction() as cursor:
-            cursor.execute(sql, params)
-            return cursor.rowcount
-
-    def executescript(self, ddl: str) -> None:
-        with self._connection() as conn:
-            conn.executescript(ddl)
-
-    def checkpoint(self) -> None:
-        """Fold the write-ahead log into the file and empty it, so a destroyed key's old
-        page does not linger in the -wal file. A reader holding an old snapshot keeps the
-        log from being emptied, and while the checkpoint waits for it no writer may write:
-        so it waits a bounded time (CHECKPOINT_WAIT_MS) and gives up. What it leaves in the
-        log is a wrapping that only the epoch's key-encryption key opens, and that key is
-        destroyed on schedule (projections.storage.key_epochs)."""
-        if self._shared is None:
-            with self._connection() as conn:
-                conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-                finally:
-                    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-
-    @contextmanager
-    def exclusive(self, name: str, wait: bool = True) -> Iterator[bool]:
-        """One holder at a time across processes (a lock file beside the database; within
-        the process for an in-memory one). Yields False when `wait` is off and it is held."""
-        if self.path is None:
-            lock = self._process_locks.setdefault(name, threading.Lock())
-            got = lock.acquire(blocking=wait)
-            try:
-                yield got
-            finally:
-                if got:
-                    lock.release()
-            return
-        import fcntl
-
-        fd = os.open(f"{self.path}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-                got = True
-            except BlockingIOError:
-                got = False
-            yield got
-        finally:
-            os.close(fd)  # closing the file releases the lock
-
-    def close(self) -> None:
-        with self._registry_lock:
-            entries, self._all = self._all, []
-            self._local = threading.local()
-        for conn, lock in entries:
-            # A statement still running in another thread (a background sweep, say) is let
-            # finish; that thread's next use then fails cleanly on the closed connection.
-            if not lock.acquire(timeout=60):
-                continue  # left open rather than pulled from under a running statement
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
-            finally:
-                lock.release()
-
-
-class PostgresDatabase:
-    dialect = "postgresql"
-    blob = "BYTEA"
-    big_int = "BIGINT"
-
-    def __init__(self, conninfo: str, pool_size: int = 10, schema: str | None = None) -> None:
-        from psycopg_pool import ConnectionPool
-
-        self.conninfo = conninfo
-        # A server that is unreachable (not merely refusing) must not hang a request for minutes.
-        options = {"autocommit": True, "connect_timeout": 5}
-        self.schema = schema
-
-        def configure(conn: Any) -> None:
-            if schema:
-                conn.execute(f'SET search_path TO "{schema}"')
-
-        self.pool = ConnectionPool(
-            conninfo, min_size=1, max_size=pool_size, kwargs=options, configure=configure,
-            # A connection the server has dropped (a restart, a failover) is noticed and
-            # replaced before it is handed out, rather than failing the request that gets it.
-            check=ConnectionPool.check_connection, open=True, timeout=10,
-        )
-
-    @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with self.pool.connection() as conn:
-            with conn.transaction():
-                with conn.cursor() as cursor:
-                    yield cursor
-
-    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        with self.pool.connection() as conn:
-            return conn.execute(sql, tuple(params)).fetchall()
-
-    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
-        with self.pool.connection() as conn:
-            return conn.execute(sql, tuple(params)).fetchone()
-
-    def execute(self, sql: str, params: Params = ()) -> int:
+        """One statement in a transaction of its own; answers how many rows it touched."""
         with self.transaction() as cursor:
             cursor.execute(sql, tuple(params))
             return cursor.rowcount
 
+    @abstractmethod
     def executescript(self, ddl: str) -> None:
-        with self.pool.connection() as conn:
-            # A lock so that several processes starting at once do not race on DDL.
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(7462)")
-                for statement in (s.strip() for s in ddl.split(";")):
-                    if statement:
-                        conn.execute(statement)
+        """Statements separated by `;` (table definitions: projections.storage.tables)."""
 
+    @abstractmethod
     def checkpoint(self) -> None:
-        pass
+        """Make deleted rows leave the files too (a no-op where the store does it itself)."""
 
-    @contextmanager
-    def exclusive(self, name: str, wait: bool = True) -> Iterator[bool]:
-        """One holder at a time across processes: a session advisory lock, on a connection
-        of its own for as long as the block runs."""
-        key = int.from_bytes(hashlib.sha256(f"compliance-ledger {name}".encode()).digest()[:8],
-                             "big", signed=True)
-        with self.pool.connection() as conn:
-            function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
-            row = conn.execute(f"SELECT {function}(%s)", (key,)).fetchone()
-            got = wait or bool(row[0])
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    @abstractmethod
+    def exclusive(self, name: str, wait: bool = True) -> Any:
+        """A context manager yielding whether this process now holds the lock `name`, one
+        holder at a time across processes; False at once, when `wait` is off and it is held."""
 
-    def close(self) -> None:
-        self.pool.close()
-
-
-def sqlite_path(database_url: str) -> str:
-    """`sqlite:///./var/ledger.sqlite` → `./var/ledger.sqlite`; `sqlite:////abs` → `/abs`."""
-    return database_url[len("sqlite:///"):]
-
-
-def postgres_parts(database_url: str) -> dict[str, str]:
-    parsed = urlparse(database_url)
-    return {
-        "host": parsed.hostname or "127.0.0.1",
-        "port": str(parsed.port or 5432),
-        "user": unquote(parsed.username or "postgres"),
-        "password": unquote(parsed.password or ""),
-        "dbname": (parsed.path or "/postgres").lstrip("/") or "postgres",
-    }
+    @abstractmethod
+    def close(self) -> None: ...
 
 
 def open_database(database_url: str) -> Database:
-    if database_url.startswith("memory://"):
-        return SqliteDatabase(None)
-    if database_url.startswith("sqlite:///"):
-        return SqliteDatabase(sqlite_path(database_url))
-    if database_url.startswith(("postgresql://", "postgres://")):
-        parts = postgres_parts(database_url)
-        conninfo = " ".join(f"{k}={v}" for k, v in parts.items() if v)
-        return PostgresDatabase(conninfo)
-    raise ValueError(
-        "LEDGER_DATABASE_URL must start with memory://, sqlite:/// or postgresql://"
-    )
+    """The database of the ledger's own tables, at LEDGER_DATABASE_URL."""
+    return _backend(database_url).open_database(database_url)
 
 
 def event_store_env(database_url: str) -> dict[str, str]:
     """The eventsourcing library's own settings for the same store."""
-    if database_url.startswith("memory://"):
-        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-    if database_url.startswith("sqlite:///"):
-        path = sqlite_path(database_url)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path,
-                "SQLITE_LOCK_TIMEOUT": "30"}
-    if database_url.startswith(("postgresql://", "postgres://")):
-        parts = postgres_parts(database_url)
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": parts["dbname"],
-            "POSTGRES_HOST": parts["host"],
-            "POSTGRES_PORT": parts["port"],
-            "POSTGRES_USER": parts["user"],
-            "POSTGRES_PASSWORD": parts["password"],
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "10",
-            "POSTGRES_CONNECT_TIMEOUT": "5",
-            "POSTGRES_PRE_PING": "y",
-        }
+    return _backend(database_url).event_store_env(database_url)
+
+
+def _backend(database_url: str) -> ModuleType:
+    # Imported when a URL names it, as the library imports its PERSISTENCE_MODULE: each backend
+    # module builds on this one's interface.
+    from projections.storage import postgres, sqlite
+
+    for backend in (sqlite, postgres):
+        if database_url.startswith(backend.URLS):
+            return backend
     raise ValueError(
         "LEDGER_DATABASE_URL must start with memory://, sqlite:/// or postgresql://"
     )

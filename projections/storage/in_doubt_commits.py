@@ -21,7 +21,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from projections.audit.event_rows import _is_postgres_recorder
+from projections.storage.postgres import is_postgres_recorder
 
 log = logging.getLogger("ledger.events")
 
@@ -29,7 +29,7 @@ log = logging.getLogger("ledger.events")
 def recognise_own_commits(recorder: Any) -> None:
     """Wraps the PostgreSQL application recorder's `insert_events` (with the library's retry
     inside it) on this one recorder object; any other recorder is left as it is."""
-    if not _is_postgres_recorder(recorder):
+    if not is_postgres_recorder(recorder):
         return
     insert = recorder.insert_events
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from domain.key_epochs import LEGACY_EPOCH
-from domain.keys import KeyEncryptionKey
+from domain.ledger.keys import KeyEncryptionKey
 from projections.storage import synced_files
 _SUFFIX = ".kek"
 # KEKs are read again after this long, so a KEK destroyed by another process does not stay

@@ -14,7 +14,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 
 from domain.key_epochs import LEGACY_EPOCH
-from domain.keys import KeyEncryptionKey
+from domain.ledger.keys import KeyEncryptionKey
 from projections.storage.key_store import ROOT_NAME, ROOT_OWNER
 
 if TYPE_CHECKING:

@@ -8,8 +8,9 @@ exist are destroyed, each only after no live key is wrapped by it any more, and 
 before the database says so (a crash in between leaves a KEK that is gone but not yet recorded,
 never one that is recorded gone but is not). One process at a time closes (`db.exclusive`).
 
-The first start and the move of a store made before epochs are `projections.storage.key_epoch_start`;
-which erasures are final, `projections.storage.erasure_finality`.
+The first start and the move of a store made before epochs are
+`projections.storage.key_epoch_start`; which erasures are final,
+`projections.storage.erasure_finality`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.key_epochs import EpochPolicy
-from domain.keys import KeyEncryptionKey
+from domain.ledger.keys import KeyEncryptionKey
 from projections.storage.erasure_finality import ErasureFinality, FinalErasure, PendingErasure
 from projections.storage.key_epoch_start import EpochStart, MasterKeyMismatch, MasterKeyNeeded
 from projections.storage.key_store import ROOT_NAME, ROOT_OWNER, SqlKeyStore

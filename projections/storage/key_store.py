@@ -20,7 +20,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.clock import Clock, SystemClock
-from domain.keys import (
+from domain.ledger.keys import (
     KeyEncryptionKey,
     KeyEncryptionKeyMissing,
     KeyEncryptionKeys,
@@ -28,6 +28,7 @@ from domain.keys import (
     new_data_key,
 )
 from projections.storage.database import Database
+from projections.storage.tables import Table, ensure_tables
 
 ROOT_NAME = "derivation_root"
 # The associated data the root is wrapped with: no data key's owner has the nil UUID.
@@ -38,10 +39,40 @@ ROOT_OWNER = UUID(int=0)
 # person's fields (documented in docs/domain.md, "Cache TTL and several processes").
 CACHE_SECONDS = 5.0
 
+# `epoch`, `first_epoch`, `final_at` and the root's `epoch` came with key epochs: a store made
+# before gets them at its next start, and its rows are moved to epochs by KeyEpochs.start.
+DATA_KEYS = Table(
+    "data_keys",
+    "owner_id TEXT, tenant_id TEXT, wrapped_key {blob}, created_at TEXT NOT NULL, "
+    "shredded_at TEXT, epoch INTEGER, first_epoch INTEGER, final_at TEXT",
+    key=("owner_id",),
+    indexes=(
+        "data_keys_by_tenant ON data_keys (tenant_id)",
+        "data_keys_awaiting_final ON data_keys (shredded_at) "
+        "WHERE final_at IS NULL AND shredded_at IS NOT NULL",
+        "data_keys_by_epoch ON data_keys (epoch, owner_id) WHERE wrapped_key IS NOT NULL",
+    ),
+    added=("epoch", "first_epoch", "final_at"),
+)
+KEY_ROOTS = Table(
+    "key_roots",
+    "name TEXT, wrapped_key {blob} NOT NULL, created_at TEXT NOT NULL, epoch INTEGER",
+    key=("name",),
+    added=("epoch",),
+)
+KEY_EPOCHS = Table(
+    "key_epochs",
+    "epoch INTEGER, opened_at TEXT NOT NULL, closed_at TEXT, destroyed_at TEXT",
+    key=("epoch",),
+)
+KEY_TABLES = (DATA_KEYS, KEY_ROOTS, KEY_EPOCHS)
+
 
 class NoKeyEpoch(RuntimeError):
     def __init__(self) -> None:
-        super().__init__("the key store has no key epoch yet: open it with api.bootstrap.open_stores")
+        super().__init__(
+            "the key store has no key epoch yet: open it with api.bootstrap.open_stores"
+        )
 
 
 class SqlKeyStore:
@@ -52,41 +83,7 @@ class SqlKeyStore:
         self._cache: dict[UUID, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
         self._root: bytes | None = None
-        db.executescript(
-            f"""
-            CREATE TABLE IF NOT EXISTS data_keys (
-                owner_id TEXT PRIMARY KEY,
-                tenant_id TEXT,
-                wrapped_key {db.blob},
-                created_at TEXT NOT NULL,
-                shredded_at TEXT
-            );
-            CREATE INDEX IF NOT EXISTS data_keys_by_tenant ON data_keys (tenant_id);
-            CREATE TABLE IF NOT EXISTS key_roots (
-                name TEXT PRIMARY KEY,
-                wrapped_key {db.blob} NOT NULL,
-                created_at TEXT NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS key_epochs (
-                epoch INTEGER PRIMARY KEY,
-                opened_at TEXT NOT NULL,
-                closed_at TEXT,
-                destroyed_at TEXT
-            );
-            """
-        )
-        # Stores made before epochs get the columns; their rows are moved to epochs by
-        # KeyEpochs.start (the migration), which fills them in.
-        _add_column(db, "data_keys", "epoch", "INTEGER")
-        _add_column(db, "data_keys", "first_epoch", "INTEGER")
-        _add_column(db, "data_keys", "final_at", "TEXT")
-        _add_column(db, "key_roots", "epoch", "INTEGER")
-        db.executescript(
-            "CREATE INDEX IF NOT EXISTS data_keys_awaiting_final ON data_keys (shredded_at) "
-            "WHERE final_at IS NULL AND shredded_at IS NOT NULL;"
-            "CREATE INDEX IF NOT EXISTS data_keys_by_epoch ON data_keys (epoch, owner_id) "
-            "WHERE wrapped_key IS NOT NULL;"
-        )
+        ensure_tables(db, KEY_TABLES)
 
     def now(self) -> str:
         return stamp(self.clock.now())
@@ -212,16 +209,3 @@ class SqlKeyStore:
 
 def stamp(moment: datetime) -> str:
     return moment.isoformat()
-
-
-def _add_column(db: Database, table: str, column: str, kind: str) -> None:
-    if db.dialect == "postgresql":
-        db.executescript(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
-        return
-    columns = {row[1] for row in db.fetchall(f"PRAGMA table_info({table})")}
-    if column not in columns:
-        try:
-            db.executescript(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-        except Exception as error:  # another process added it first
-            if "duplicate column" not in str(error):
-                raise

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.http.auth import mint_token
 from api.settings import Settings
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from tests.conftest import make_settings
 

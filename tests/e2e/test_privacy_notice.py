@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from domain.clock import MovableClock
-from domain.values import Purpose
+from domain.vocabulary import Purpose
 from tests.conftest import make_settings
 from tests.e2e.conftest import Api, created, ok, open_api
 

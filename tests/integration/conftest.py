@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from api.cli.projections import start_read_side
+from api.bootstrap import start_read_side
 from api.settings import Settings
 from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock

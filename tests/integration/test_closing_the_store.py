@@ -18,7 +18,7 @@ from pathlib import Path
 SCENARIO = textwrap.dedent(
     """
     import sqlite3, sys, threading
-    from projections.storage.database import SqliteDatabase
+    from projections.storage.sqlite import SqliteDatabase
 
     db = SqliteDatabase(sys.argv[1])
     db.executescript("CREATE TABLE IF NOT EXISTS t (n INTEGER)")

@@ -1,5 +1,5 @@
 """Consent decisions start from the copy of the subject this process saved a moment ago
-(domain/recent_subjects.py). These tests prove that a copy made stale by another process never
+(domain/ledger/recent_subjects.py). These tests prove that a copy made stale by another process never
 produces a wrong event: the stale save loses the version check and is decided again."""
 
 from __future__ import annotations

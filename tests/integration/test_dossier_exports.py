@@ -19,7 +19,7 @@ from api.services.delivery import deliver_export
 from api.services.dossier import KINDS, build_dossier
 from api.services.export_formats import render, sha256_hex, to_csv_zip, to_json, to_xlsx
 from api.bootstrap import Stores
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.errors import InvalidInput, NotFound, StateConflict
 from domain.personal import ERASED

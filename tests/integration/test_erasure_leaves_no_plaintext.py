@@ -9,7 +9,7 @@ import pytest
 
 from api.settings import Settings
 from api.bootstrap import Stores
-from projections.storage.database import sqlite_path
+from projections.storage.sqlite import sqlite_path
 
 NAME = "Zoë Verhoeven-Ångström"
 EMAIL = "zoe.verhoeven@example.org"
@@ -97,7 +97,7 @@ def test_the_key_table_keeps_a_fence_without_key_material_for_an_erased_subject(
     durable_database_url: str, tmp_path: Path, clock
 ) -> None:
     from api.bootstrap import open_stores
-    from domain.keys import KeyShredded
+    from domain.ledger.keys import KeyShredded
     from tests.conftest import make_settings
 
     stores: Stores = open_stores(make_settings(durable_database_url, tmp_path / "var"), clock=clock)

@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 
 from api.bootstrap import Stores
-from domain.group_commit import GroupCommitter
+from domain.ledger.group_commit import GroupCommitter
 
 
 def test_many_threads_on_shared_subjects_lose_no_change(stores: Stores) -> None:

@@ -7,7 +7,7 @@ then, it must hold, or two requests with one key would both run."""
 
 from __future__ import annotations
 
-from api.http.idempotency import BUSY, DONE, MINE, IdempotencyStore
+from projections.storage.idempotency import BUSY, DONE, MINE, IdempotencyStore
 from api.bootstrap import Stores
 from domain.clock import MovableClock
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from typing import Any
 
 
-from api.http import idempotency
-from api.http.idempotency import BUSY, DONE, MINE, Claim, IdempotencyStore
+from projections.storage import idempotency
+from projections.storage.idempotency import BUSY, DONE, MINE, Claim, IdempotencyStore
 from api.bootstrap import Stores
 from domain.clock import MovableClock
 

@@ -18,7 +18,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from api.http import idempotency
-from api.http.idempotency import BUSY, MINE, IdempotencyStore
+from projections.storage.idempotency import BUSY, MINE, IdempotencyStore
 from api.bootstrap import Stores
 from domain.clock import MovableClock
 

@@ -15,7 +15,7 @@ import pytest
 from api.bootstrap import Stores
 from domain.clock import MovableClock
 from domain.key_epochs import EpochPolicy
-from domain.keys import KeyEncryptionKey, KeyShredded
+from domain.ledger.keys import KeyEncryptionKey, KeyShredded
 from projections.storage.database import open_database
 from projections.storage.key_directory import KeyDirectory
 from projections.storage.key_epochs import KeyEpochs

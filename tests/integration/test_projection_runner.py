@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.cli.projections import start_read_side
+from api.bootstrap import start_read_side
 from api.settings import Settings
 from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from api.cli.projections import start_read_side
+from api.bootstrap import start_read_side
 from api.settings import Settings, get_settings
 from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock

@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from projections.read_models import base as projection
+from projections.read_models import writes as projection
 from projections.storage.database import Database, open_database
-from projections.read_models.base import Writes
+from projections.read_models.writes import Writes
 from projections.read_models.tables import Table
 
 ITEMS = Table(

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli.main import app as cli
-from api.cli.projections import start_read_side
+from api.bootstrap import start_read_side
 from api.settings import Settings, get_settings
 from api.bootstrap import Stores, open_stores
 from domain.access import AccessRequest

@@ -12,7 +12,8 @@ import pytest
 from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from domain.tenant import Tenant
-from projections.read_models.base import Handler, Projection, Writes
+from projections.read_models.base import Handler, Projection
+from projections.read_models.writes import Writes
 from projections.read_models.runner import ProjectionRunner
 from projections.read_models.tables import VERSIONS_TABLE, Table
 from tests.conftest import make_settings

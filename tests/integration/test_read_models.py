@@ -13,7 +13,7 @@ from api.bootstrap import Stores
 from domain.clock import MovableClock
 from domain.errors import AccessRefused, InvalidInput, UnknownPurpose
 from domain.personal import ERASED
-from domain.values import Channel
+from domain.vocabulary import Channel
 
 NAME, EMAIL, PHONE = "Zoë Verhoeven", "Zoe.Verhoeven@example.org", "+31612345678"
 
@@ -580,7 +580,7 @@ def test_the_access_log_as_of_a_past_moment_leaves_out_what_came_later(
 def test_after_an_erasure_no_plaintext_of_the_person_is_left_in_the_read_models(
     durable_database_url: str, tmp_path: Any, clock: MovableClock
 ) -> None:
-    from api.cli.projections import start_read_side
+    from api.bootstrap import start_read_side
     from api.bootstrap import open_stores
     from tests.conftest import make_settings
     from tests.integration.test_erasure_leaves_no_plaintext import _raw_bytes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from api.cli.projections import start_read_side
+from api.bootstrap import start_read_side
 from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
 from projections.read_models.rebuild import check, rebuild

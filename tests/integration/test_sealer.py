@@ -16,7 +16,7 @@ from eventsourcing.persistence import Notification
 from api import keyfiles
 from api.settings import Settings
 from api.bootstrap import Stores, open_stores
-from projections.merkle_log import rfc9162 as merkle
+from projections.merkle_log import proof_paths as merkle
 from projections.merkle_log.checkpoints import load_public_key, public_key_pem, signature_holds
 from projections.storage.database import open_database
 from projections.merkle_log.leaves import leaf_bytes, notification_leaf_hash

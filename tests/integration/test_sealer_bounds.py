@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from api import keyfiles
-from api.cli.audit import make_sealer
+from api.bootstrap import make_sealer
 from api.settings import Settings
 from api.bootstrap import Stores, open_stores
 from projections.merkle_log.rfc9162 import root_from_leaf_hashes

@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 
 from api.bootstrap import Stores
-from domain.keys import KeyShredded
+from domain.ledger.keys import KeyShredded
 
 
 def test_an_id_shredded_before_it_had_a_key_never_gets_one(stores: Stores) -> None:

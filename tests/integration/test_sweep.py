@@ -11,7 +11,7 @@ from api.services.sweep import ACTOR, start_sweeper, sweep
 from api.services.unsubscribe import UnsubscribeLinkInvalid, unsubscribe
 from api.bootstrap import Stores
 from domain.access import AccessRequest
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.data_request import DataRequest
 from domain.errors import TenantPurged

@@ -102,7 +102,8 @@ def test_leaves_go_on_from_the_last_window_when_the_connection_is_lost_on_postgr
     import psycopg
 
     from projections.merkle_log import store as merkle_store
-    from projections.merkle_log.store import iter_leaves, read_state
+    from projections.merkle_log.sealed_state import read_state
+    from projections.merkle_log.store import iter_leaves
 
     assert sealed.db.dialect == "postgresql"
     end = read_state(sealed.db).tree.size

@@ -41,7 +41,7 @@ STOP_TIMEOUT = 20.0
 
 def conninfo(database_url: str) -> str:
     """libpq's key=value form of a postgresql:// URL, for psycopg.connect."""
-    from projections.storage.database import postgres_parts
+    from projections.storage.postgres import postgres_parts
 
     return " ".join(f"{k}={v}" for k, v in postgres_parts(database_url).items() if v)
 

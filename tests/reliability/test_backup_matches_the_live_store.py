@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from api.cli import backup as cli_backup
 from api.app import create_app
 from domain.clock import MovableClock
-from projections.storage.database import sqlite_path
+from projections.storage.sqlite import sqlite_path
 from tests.reliability.conftest import conninfo
 from tests.reliability.test_backup_restore import (  # noqa: F401 (two of them are fixtures)
     Cli,

@@ -33,7 +33,7 @@ from api.settings import Settings, get_settings
 from api.bootstrap import open_stores
 from domain.clock import MovableClock
 from projections.read_models.all_read_models import read_model_projections
-from projections.storage.database import postgres_parts
+from projections.storage.postgres import postgres_parts
 from projections.read_models.sealed_columns import ColumnSealer, email_lookup_key
 from projections.read_models.tables import TRACKING_TABLE
 from tests.conftest import make_settings, with_database

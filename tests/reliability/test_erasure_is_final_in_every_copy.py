@@ -46,9 +46,9 @@ from api.services.key_epochs import EpochClose, close_epoch
 from api.settings import get_settings
 from api.bootstrap import Stores, open_stores
 from domain.clock import MovableClock
-from domain.keys import KeyEncryptionKeyMissing
+from domain.ledger.keys import KeyEncryptionKeyMissing
 from domain.personal import ERASED
-from domain.shredding import ENVELOPE, associated_data, open_sealed
+from domain.ledger.shredding import ENVELOPE, associated_data, open_sealed
 from domain.subject import Subject
 from tests.conftest import make_settings
 
@@ -131,7 +131,7 @@ def open_personal_fields(
     events: Iterable[tuple[Any, int, str, bytes]], owner: UUID, data_keys: Iterable[bytes]
 ) -> tuple[int, dict[str, set[Any]]]:
     """Every sealed personal field of `owner` in the events (originator id, version, topic,
-    state) and what each of `data_keys` opens of them (domain/shredding.py's envelope)."""
+    state) and what each of `data_keys` opens of them (domain/ledger/shredding.py's envelope)."""
     keys = list(data_keys)
     sealed, opened = 0, {}
     for originator_id, version, topic, state in events:

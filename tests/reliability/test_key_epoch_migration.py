@@ -498,7 +498,7 @@ def test_the_fixture_was_made_by_the_version_before_key_epochs() -> None:
     came with opens the derivation root, as only a store made before epochs would."""
     import base64
 
-    from domain.keys import KeyEncryptionKey
+    from domain.ledger.keys import KeyEncryptionKey
 
     connection = sqlite3.connect(FIXTURE / "ledger.sqlite")
     try:

@@ -28,7 +28,7 @@ from api.cli.main import app as cli
 from api.settings import Settings, get_settings
 from api.bootstrap import open_stores
 from domain.clock import MovableClock
-from domain.keys import KeyEncryptionKey
+from domain.ledger.keys import KeyEncryptionKey
 from tests.conftest import make_settings
 
 # Why the officer reads a person's data: logged in the tenant's access log.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 
 

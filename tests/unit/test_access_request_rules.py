@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 
 from domain.access import AccessRequest
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.errors import (
     AccessRefused,
@@ -334,7 +334,7 @@ def test_every_allowed_access_and_every_refusal_adds_exactly_one_event(
 
 
 def test_a_different_policy_changes_how_long_things_last(clock: MovableClock) -> None:
-    from domain.access import AccessPolicy
+    from domain.grants import AccessPolicy
 
     ledger = Ledger(
         env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock,

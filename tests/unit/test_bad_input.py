@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.errors import (
     DomainError,

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.errors import TenantClosed
 from tests.unit.conftest import event_count
 

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.errors import NotFound, SubjectErased
 from domain.subject import Subject
 

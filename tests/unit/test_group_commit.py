@@ -1,4 +1,4 @@
-"""Group commit (domain/group_commit.py): concurrent saves go to the store together, and each
+"""Group commit (domain/ledger/group_commit.py): concurrent saves go to the store together, and each
 caller still gets its own answer: its own positions, or its own error."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from domain.application import Ledger
-from domain.group_commit import GroupCommitter, _Ticket
+from domain.ledger import Ledger
+from domain.ledger.group_commit import GroupCommitter, _Ticket
 
 
 class _Event:

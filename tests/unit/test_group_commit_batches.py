@@ -1,4 +1,4 @@
-"""What goes into one group-commit batch (domain/group_commit.py): up to `max_events` events
+"""What goes into one group-commit batch (domain/ledger/group_commit.py): up to `max_events` events
 and never more, never two saves of one aggregate, and a leader that waits for company only
 when a `window` is configured and others are about. Found by `make mutate`: batches over the
 limit, a same-aggregate save slipping into a batch, and a leader sleeping with the default
@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-import domain.group_commit as group_commit
-from domain.group_commit import GroupCommitter
+import domain.ledger.group_commit as group_commit
+from domain.ledger.group_commit import GroupCommitter
 from tests.unit.test_group_commit_every_caller_answered import (
     _Aggregate,
     _GatedStore,

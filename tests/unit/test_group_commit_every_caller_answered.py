@@ -1,4 +1,4 @@
-"""Group commit (domain/group_commit.py): when a combined save is refused, every caller of the
+"""Group commit (domain/ledger/group_commit.py): when a combined save is refused, every caller of the
 batch still gets its own answer, and none is left waiting. Found by `make mutate`: a batch that
 conflicted with nobody behind it (the race was over by the time the versions were read), and a
 batch saved caller by caller, could leave its callers waiting forever with every test green."""
@@ -11,7 +11,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.group_commit import GroupCommitter
+from domain.ledger.group_commit import GroupCommitter
 
 DEADLINE = 5.0
 

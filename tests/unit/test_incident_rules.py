@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.errors import IncidentStepOutOfOrder, InvalidInput, NotFound
 from tests.unit.conftest import event_count

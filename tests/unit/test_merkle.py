@@ -16,16 +16,14 @@ from typing import Any
 
 import pytest
 
-from projections.merkle_log import rfc9162 as merkle
+from projections.merkle_log import proof_paths as merkle
+from projections.merkle_log.compact_range import CompactRange
+from projections.merkle_log.proof_paths import consistency_proof, inclusion_proof, subtree_root
 from projections.merkle_log.rfc9162 import (
     EMPTY_ROOT,
-    CompactRange,
-    consistency_proof,
-    inclusion_proof,
     leaf_hash,
     node_hash,
     root_from_leaf_hashes,
-    subtree_root,
     verify_consistency,
     verify_inclusion,
 )

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import InvalidInput
-from domain.keys import InMemoryKeyStore
+from domain.ledger.keys import InMemoryKeyStore
 from domain.personal import ERASED
 from projections.read_models.queries.paging import check_limit, decode_cursor, encode_cursor
 from projections.read_models.sealed_columns import UNREADABLE, ColumnSealer, email_hash, email_lookup_key

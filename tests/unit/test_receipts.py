@@ -13,7 +13,7 @@ from api.services.receipts import (
     consent_receipts,
     controller_from_settings,
 )
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.errors import InvalidInput, NotFound
 from tests.conftest import make_settings

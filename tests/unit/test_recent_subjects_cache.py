@@ -1,10 +1,10 @@
-"""The short-lived cache of subjects behind consent decisions (domain/recent_subjects.py)."""
+"""The short-lived cache of subjects behind consent decisions (domain/ledger/recent_subjects.py)."""
 
 from __future__ import annotations
 
 from uuid import uuid4
 
-from domain.recent_subjects import RecentSubjects
+from domain.ledger.recent_subjects import RecentSubjects
 from domain.subject import Subject
 from datetime import datetime, timezone
 

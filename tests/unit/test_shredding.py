@@ -11,12 +11,12 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from eventsourcing.persistence import StoredEvent
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.errors import StoredDataTampered, SubjectErased
-from domain.keys import InMemoryKeyStore, KeyShredded, KeyEncryptionKey
+from domain.ledger.keys import InMemoryKeyStore, KeyShredded, KeyEncryptionKey
 from domain.personal import ERASED
-from domain.shredding import ENVELOPE
+from domain.ledger.shredding import ENVELOPE
 from tests.unit.conftest import event_count
 
 OFFICER, APP = "officer-1", "app"

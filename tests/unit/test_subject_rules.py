@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.errors import (
     ConsentNeedsNoticeAndMethod,
@@ -15,7 +15,7 @@ from domain.errors import (
     UnknownPurpose,
 )
 from domain.personal import ERASED
-from domain.values import Purpose
+from domain.vocabulary import Purpose
 from tests.unit.conftest import event_count
 
 APP = "mail-app"

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.errors import AccessRefused, GrantEndedWithTenancy, RequestNotPending
 
 STAFF, CUSTOMER, OFFICER = "staff-ann", "customer-bob", "olga"

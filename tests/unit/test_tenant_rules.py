@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.errors import (
     ExceptionalLocationNeedsReason,
@@ -19,7 +19,7 @@ from domain.errors import (
     TenantNotTerminated,
     TenantPurged,
 )
-from domain.keys import KeyShredded
+from domain.ledger.keys import KeyShredded
 from domain.personal import ERASED
 from tests.unit.conftest import event_count
 

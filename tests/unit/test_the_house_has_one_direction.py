@@ -61,6 +61,31 @@ def test_the_read_side_never_imports_the_entry_points(path: Path) -> None:
     assert upward == [], f"{path.relative_to(ROOT)} imports {upward}"
 
 
+# Within a floor, each folder's __init__.py says what it may not import: what builds on it.
+NOT_BELOW = {
+    "projections/storage": ("projections.read_models", "projections.merkle_log", "projections.audit"),
+    "api/http": ("api.routers", "api.services", "api.portal", "api.cli"),
+    "api/services": ("api.routers", "api.portal", "api.cli"),
+    "api/routers": ("api.portal", "api.cli"),
+    "api/schemas": ("api.routers", "api.services", "api.portal", "api.cli", "projections"),
+    "api/portal": ("api.routers", "api.cli"),
+}
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+@pytest.mark.parametrize(
+    "folder,path",
+    [(folder, path) for folder in NOT_BELOW for path in modules_of(folder)],
+    ids=lambda item: str(item.relative_to(ROOT)) if isinstance(item, Path) else item,
+)
+def test_a_folder_never_imports_what_builds_on_it(folder: str, path: Path) -> None:
+    upward = sorted(n for n in imported_names(path) if _within(n, NOT_BELOW[folder]))
+    assert upward == [], f"{path.relative_to(ROOT)} imports {upward}"
+
+
 def test_a_module_of_the_domain_that_imported_the_api_would_be_caught(tmp_path: Path) -> None:
     sneaky = tmp_path / "sneaky.py"
     sneaky.write_text("def f():\n    from api.http.auth import Caller\n    import psycopg\n")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain.application import Ledger
+from domain.ledger import Ledger
 from domain.clock import MovableClock
 from domain.errors import InvalidInput
 from tests.unit.conftest import event_count

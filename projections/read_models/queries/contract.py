@@ -1,20 +1,18 @@
-"""The read side's contract: what the API may ask of the read models.
+"""The read side's contract: what the API may ask of the read models, the one definition.
 
-`ReadModels` (in projections/read_models/queries/answers.py) implements this protocol over the tables the
-projections keep. Every list answers a `Page`: newest or oldest first as documented per
-method, keyset-paged by an opaque `after` cursor (never OFFSET).
+`ReadModels` (projections/read_models/queries/answers.py) implements this protocol over the
+tables the projections keep, one area per module of this folder. Every list answers a `Page`
+(queries/paging.py): newest or oldest first as documented per method, keyset-paged by an
+opaque `after` cursor (never OFFSET), `limit` items at most (1 to `MAX_LIMIT`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol
 from uuid import UUID
 
-
-class Page(TypedDict):
-    items: list[dict[str, Any]]
-    next: str | None
+from projections.read_models.queries.paging import DEFAULT_LIMIT, Page
 
 
 class ReadSide(Protocol):
@@ -31,7 +29,8 @@ class ReadSide(Protocol):
         purge_after, created_at}; name is "[erased]" after a purge."""
 
     def tenants(
-        self, *, status: str | None = None, after: str | None = None, limit: int = 100
+        self, *, status: str | None = None, after: str | None = None,
+        limit: int = DEFAULT_LIMIT,
     ) -> Page:
         """Newest first, without the location history."""
 
@@ -43,7 +42,8 @@ class ReadSide(Protocol):
         An erased subject answers {id, tenant_id, erased: True} only."""
 
     def subjects(
-        self, *, tenant_id: UUID | None = None, after: str | None = None, limit: int = 100
+        self, *, tenant_id: UUID | None = None, after: str | None = None,
+        limit: int = DEFAULT_LIMIT,
     ) -> Page:
         """Newest first, profiles without consents; erased ones as {id, tenant_id, erased}."""
 
@@ -76,14 +76,14 @@ class ReadSide(Protocol):
 
     def access_requests(
         self, *, tenant_id: UUID | None = None, status: str | None = None,
-        requester: str | None = None, after: str | None = None, limit: int = 100,
+        requester: str | None = None, after: str | None = None, limit: int = DEFAULT_LIMIT,
     ) -> Page:
         """Newest first."""
 
     def access_log(
         self, tenant_id: UUID, *, since: datetime | None = None, until: datetime | None = None,
         actor: str | None = None, outcome: str | None = None, after: str | None = None,
-        limit: int = 100,
+        limit: int = DEFAULT_LIMIT,
     ) -> Page:
         """Newest first: {at, actor, action, resource, request_id, outcome} with outcome
         "allowed" | "refused" | "disclosed" (and later kinds, e.g. "purged")."""
@@ -94,7 +94,7 @@ class ReadSide(Protocol):
     def data_requests(
         self, *, status: str | None = None, overdue: bool | None = None,
         subject_id: UUID | None = None, tenant_id: UUID | None = None,
-        after: str | None = None, limit: int = 100,
+        after: str | None = None, limit: int = DEFAULT_LIMIT,
     ) -> Page:
         """Soonest due first: {id, subject_id, tenant_id, kind, channel, status, received_at,
         due_at, overdue, identity_verified, quote, delivery_sha256}."""
@@ -106,13 +106,14 @@ class ReadSide(Protocol):
         """With tenant_id: None unless that tenant is affected; other tenants hidden."""
 
     def incidents(
-        self, *, tenant_id: UUID | None = None, after: str | None = None, limit: int = 100
+        self, *, tenant_id: UUID | None = None, after: str | None = None,
+        limit: int = DEFAULT_LIMIT,
     ) -> Page:
         """{id, title, description, severity, aware_at, authority_due_at,
         authority_notified_at, overdue, tenant_ids, customers_notified: {tenant: at}}"""
 
     def disclosures(
-        self, tenant_id: UUID, *, after: str | None = None, limit: int = 100
+        self, tenant_id: UUID, *, after: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> Page:
         """{id, tenant_id, recipient, legal_basis, reference, at, actor}"""
 

@@ -228,7 +228,7 @@ def checkpoint_sqlite(path: Path) -> None:
 
 
 def _conninfo(url: str) -> str:
-    from projections.storage.database import postgres_parts
+    from projections.storage.postgres import postgres_parts
 
     return " ".join(f"{k}={v}" for k, v in postgres_parts(url).items() if v)
 

@@ -25,8 +25,8 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain.errors import StoredDataTampered
-from domain.keys import KeyShredded, KeyStore
-from domain.personal import ERASED
+from domain.ledger.keys import KeyShredded, KeyStore
+from domain.personal import ERASED, data_owner_id, personal_fields
 
 ENVELOPE = "_pd_"
 
@@ -52,14 +52,14 @@ class ShreddingMapper(Mapper[UUID]):
         self.keys = keys
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        fields = getattr(type(domain_event), "personal_fields", ())
+        fields = personal_fields(domain_event)
         state = dict(vars(domain_event))
         present = [field for field in fields if state.get(field) is not None]
         if not present:
             # Nothing personal to seal (e.g. consent withdrawn without an IP address).
             return super().to_stored_event(domain_event)
         topic = get_topic(type(domain_event))
-        owner = _owner(type(domain_event), state)
+        owner = data_owner_id(type(domain_event), state)
         key = self.keys.get(owner)
         if key is None:
             # The fence: nothing personal is written about an erased person.
@@ -73,7 +73,7 @@ class ShreddingMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         domain_event = super().to_domain_event(stored_event)
-        fields = getattr(type(domain_event), "personal_fields", ())
+        fields = personal_fields(domain_event)
         state = domain_event.__dict__
         for field in fields:
             envelope = state.get(field)
@@ -84,7 +84,7 @@ class ShreddingMapper(Mapper[UUID]):
             # naming another owner can only mean the stored bytes were changed.
             if not (isinstance(envelope, dict) and isinstance(envelope.get(ENVELOPE), str)):
                 raise _tampered(stored_event, field)
-            if envelope.get("k") != str(_owner(type(domain_event), state)):
+            if envelope.get("k") != str(data_owner_id(type(domain_event), state)):
                 raise _tampered(stored_event, field)
             key = self.keys.get(UUID(envelope["k"]))
             if key is None:
@@ -99,11 +99,6 @@ class ShreddingMapper(Mapper[UUID]):
             except (InvalidTag, binascii.Error, ValueError):
                 raise _tampered(stored_event, field) from None
         return domain_event
-
-
-def _owner(event_class: type, state: dict[str, Any]) -> Any:
-    """Whose key seals this event's personal fields: the subject's, or the tenant's."""
-    return state.get(getattr(event_class, "data_owner", "originator_id")) or state["originator_id"]
 
 
 def _tampered(stored_event: StoredEvent, field: str) -> StoredDataTampered:

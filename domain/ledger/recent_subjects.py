@@ -12,7 +12,7 @@ Why it stays correct:
   * a copy that is stale (another process wrote to the subject since) still carries the version
     it was read at, so its save meets the store's optimistic-concurrency check, loses, and the
     command is decided again on a fresh read: a stale copy costs a retry, never a wrong event
-    (and with group commit, not the other callers' batch: domain/group_commit.py finds the
+    (and with group commit, not the other callers' batch: domain/ledger/group_commit.py finds the
     loser). Reading the newer events before each command instead cost 40 % of the write rate;
   * a copy lives at most `ttl` seconds, the same bound as the unwrapped-key cache: an erasure
     in another process is seen here no later than its shredded key is;

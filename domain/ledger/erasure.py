@@ -19,7 +19,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from domain.errors import NotFound
-from domain.keys import KeyStore
+from domain.ledger.keys import KeyStore
 from domain.subject import Subject
 
 REGISTERED = get_topic(Subject.Registered)

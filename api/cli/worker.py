@@ -1,0 +1,67 @@
+"""`ledger worker`: the projections, the sealer and (optionally) the sweep in a process of their
+own, for PostgreSQL deployments whose API processes only answer (LEDGER_RUN_WORKERS=false)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import typer
+
+
+def worker(
+    projections: bool = typer.Option(
+        True, "--projections/--no-projections", help="apply the read models"
+    ),
+    sealer: bool = typer.Option(True, "--sealer/--no-sealer", help="seal the Merkle log"),
+    sweep: bool = typer.Option(
+        False, "--sweep/--no-sweep", help="also apply what time has made due"
+    ),
+) -> None:
+    """Projections and the sealer in their own process, until SIGTERM or SIGINT.
+
+    PostgreSQL deployments run one or more: of several workers one applies the projections
+    and the others stand by, taking over if it dies."""
+    import logging
+
+    from rich.console import Console
+
+    from api import logging_setup
+    from api.bootstrap import build
+    from api.settings import get_settings
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s"
+    )
+    # The worker logs as much as the API: the same scrubbing of secrets and personal data.
+    logging_setup.install_redaction(logging_setup.known_secrets(settings))
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    container = build(settings, sealer=sealer)
+    container.start(projections=projections, sealer=sealer, sweep=sweep)
+    console = Console(stderr=True)
+    parts = (("projections", projections), ("sealer", sealer), ("sweep", sweep))
+    doing = [name for name, on in parts if on]
+    console.print(
+        f"worker ({', '.join(doing) or 'nothing'}) on {_redacted(settings.database_url)}; "
+        "stop with SIGTERM"
+    )
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        container.close(sweep_timeout=10)
+    console.print("worker stopped")
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(worker)

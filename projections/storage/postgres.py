@@ -1,0 +1,132 @@
+"""The PostgreSQL backend (`postgresql://user:password@host:port/dbname`), through psycopg 3.
+
+A pool of autocommit connections; a transaction is a block on one of them. The eventsourcing
+library's events are in the same database, on a pool of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from projections.storage.database import Database, Params
+
+URLS = ("postgresql://", "postgres://")
+# The transaction-scoped advisory lock of every change to the tables' shape (`executescript`,
+# and a read model's upgrade, projections.read_models.versions): processes starting at the
+# same moment take turns rather than race on the catalogue.
+DDL_LOCK = 7462
+
+
+class PostgresDatabase(Database):
+    dialect = "postgresql"
+    blob = "BYTEA"
+    big_int = "BIGINT"
+
+    def __init__(self, conninfo: str, pool_size: int = 10, schema: str | None = None) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.conninfo = conninfo
+        # A server that is unreachable (not merely refusing) must not hang a request for minutes.
+        options = {"autocommit": True, "connect_timeout": 5}
+        self.schema = schema
+
+        def configure(conn: Any) -> None:
+            if schema:
+                conn.execute(f'SET search_path TO "{schema}"')
+
+        self.pool = ConnectionPool(
+            conninfo, min_size=1, max_size=pool_size, kwargs=options, configure=configure,
+            # A connection the server has dropped (a restart, a failover) is noticed and
+            # replaced before it is handed out, rather than failing the request that gets it.
+            check=ConnectionPool.check_connection, open=True, timeout=10,
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                with conn.cursor() as cursor:
+                    yield cursor
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        with self.pool.connection() as conn:
+            return conn.execute(sql, tuple(params)).fetchall()
+
+    def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        with self.pool.connection() as conn:
+            return conn.execute(sql, tuple(params)).fetchone()
+
+    def executescript(self, ddl: str) -> None:
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                conn.execute(f"SELECT pg_advisory_xact_lock({DDL_LOCK})")
+                for statement in (s.strip() for s in ddl.split(";")):
+                    if statement:
+                        conn.execute(statement)
+
+    def checkpoint(self) -> None:
+        pass
+
+    @contextmanager
+    def exclusive(self, name: str, wait: bool = True) -> Iterator[bool]:
+        """One holder at a time across processes: a session advisory lock, on a connection
+        of its own for as long as the block runs."""
+        key = int.from_bytes(hashlib.sha256(f"compliance-ledger {name}".encode()).digest()[:8],
+                             "big", signed=True)
+        with self.pool.connection() as conn:
+            function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+            row = conn.execute(f"SELECT {function}(%s)", (key,)).fetchone()
+            got = wait or bool(row[0])
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def postgres_parts(database_url: str) -> dict[str, str]:
+    parsed = urlparse(database_url)
+    return {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": str(parsed.port or 5432),
+        "user": unquote(parsed.username or "postgres"),
+        "password": unquote(parsed.password or ""),
+        "dbname": (parsed.path or "/postgres").lstrip("/") or "postgres",
+    }
+
+
+def open_database(database_url: str) -> PostgresDatabase:
+    parts = postgres_parts(database_url)
+    return PostgresDatabase(" ".join(f"{k}={v}" for k, v in parts.items() if v))
+
+
+def event_store_env(database_url: str) -> dict[str, str]:
+    parts = postgres_parts(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": parts["dbname"],
+        "POSTGRES_HOST": parts["host"],
+        "POSTGRES_PORT": parts["port"],
+        "POSTGRES_USER": parts["user"],
+        "POSTGRES_PASSWORD": parts["password"],
+        "POSTGRES_POOL_SIZE": "10",
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "y",
+    }
+
+
+def is_postgres_recorder(recorder: Any) -> bool:
+    """Whether `recorder` is the eventsourcing library's PostgreSQL application recorder."""
+    if "eventsourcing.postgres" not in type(recorder).__module__:
+        return False  # not imported: psycopg is only needed on PostgreSQL
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    return type(recorder) is PostgresApplicationRecorder

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -27,7 +28,7 @@ from api.http.auth import TokenVerifier
 from api.http import docs_pages
 from api.http.openapi_edges import document_edges
 from api.http.query_parameters import StrictQueryRoute
-from api.http.read_waits import ReadWaits
+from api.http.read_waits import MAX_WAITS_PER_CALLER, ReadWaits
 from api.http.limits import BodyLimits
 from api.portal.router import router as portal_router
 from api.routers import consent_batch
@@ -47,8 +48,11 @@ from api.routers import (
 )
 from api.settings import Settings, get_settings
 from domain.clock import Clock
+from projections.read_models.queries.paging import MAX_LIMIT
+from projections.storage import postgres
+from projections.storage.idempotency import LIFETIME
 
-DESCRIPTION = """
+DESCRIPTION = f"""
 The Compliance Ledger records consent, staff access to customers' data, subjects' requests,
 incidents and disclosures as immutable, verifiable events.
 
@@ -61,15 +65,15 @@ not do it, 404 not found (also: another tenant's anything, for a customer), 409 
 with the current state, 422 bad input naming the field.
 
 **Writes** answer with `position`; pass it as `min_position` to any GET to read your own write
-(a position beyond the last stored event is a 422; more than 4 waits at once per caller, 429).
-POST, PUT and PATCH accept `Idempotency-Key`: the same key and body within 24 hours gives the
+(a position beyond the last stored event is a 422; more than {MAX_WAITS_PER_CALLER} waits at once per caller, 429).
+POST, PUT and PATCH accept `Idempotency-Key`: the same key and body within {LIFETIME // timedelta(hours=1)} hours gives the
 first answer again and records nothing new. **Lists** page with `after` and `limit`
-(1..1000). **Unknown query parameters** are a 422 naming each.
+(1..{MAX_LIMIT}). **Unknown query parameters** are a 422 naming each.
 """
 
 
 def _run_workers_here(settings: Settings) -> bool:
-    if not settings.database_url.startswith(("postgresql://", "postgres://")):
+    if not settings.database_url.startswith(postgres.URLS):
         return True
     # PostgreSQL deployments may leave the workers to `ledger worker`.
     return settings.run_workers

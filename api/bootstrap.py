@@ -20,6 +20,7 @@ from domain.grants import AccessPolicy
 from domain.ledger import Ledger
 from domain.clock import Clock, SystemClock
 from domain.key_epochs import EpochPolicy
+from projections.storage.advisory_locks import EVENT_STORE_SCHEMA_LOCK
 from projections.storage.database import Database, event_store_env, open_database
 from projections.storage.idempotency import IdempotencyStore, fingerprint_key
 from projections.storage.in_doubt_commits import recognise_own_commits
@@ -27,6 +28,7 @@ from projections.storage.key_directory import KeyDirectory
 from projections.storage.key_epochs import KeyEpochs, Progress
 from projections.storage.key_store import SqlKeyStore
 from projections.storage.portal_sessions import SessionStore
+from projections.storage.postgres import PostgresDatabase
 
 from api import keyfiles
 from api.private_files import make_private, private_folder
@@ -199,6 +201,7 @@ class Container:
             self._sweeper = start_sweeper(
                 self.stores.ledger, self.read_side.read_models,
                 self.settings.sweep_interval_seconds, self.stores.epochs,
+                delivered_files=self.delivered_files,
             )
 
     def close(self, sweep_timeout: float = 30.0) -> None:
@@ -232,22 +235,14 @@ def build(
     return Container(settings, stores, read_side, made)
 
 
-# pg_advisory_lock key held while a process creates the event store's tables and function.
-EVENT_STORE_SCHEMA_LOCK = 7463
-
-
 @contextmanager
 def _one_at_a_time(db: Database) -> Iterator[None]:
     """On PostgreSQL, processes starting together create the event store's schema one after
-    the other: the library replaces its insert function on every start, and two
-    `CREATE OR REPLACE FUNCTION`s at once fail with "tuple concurrently updated"."""
-    pool = getattr(db, "pool", None)
-    if pool is None:
+    the other (`EVENT_STORE_SCHEMA_LOCK`): the library replaces its insert function on every
+    start, and two `CREATE OR REPLACE FUNCTION`s at once fail with "tuple concurrently
+    updated"."""
+    if not isinstance(db, PostgresDatabase):
         yield
         return
-    with pool.connection() as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (EVENT_STORE_SCHEMA_LOCK,))
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (EVENT_STORE_SCHEMA_LOCK,))
+    with db.advisory_lock(EVENT_STORE_SCHEMA_LOCK):
+        yield

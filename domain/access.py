@@ -25,11 +25,8 @@ from domain.errors import (
 from domain.grants import AccessPolicy, Grant, uncovered
 from domain.personal import CarriesPersonalData
 from domain.tenant import Tenant
-from domain.vocabulary import ACCESS_REQUEST_IN_FORCE, AccessRequestStatus as Status, Scope
+from domain.vocabulary import ACCESS_REQUEST_IN_FORCE, AccessRequestStatus, Scope
 
-# Each status by its short name too, for modules that name many of them: the same members.
-PENDING, APPROVED, DENIED, REVOKED = Status.PENDING, Status.APPROVED, Status.DENIED, Status.REVOKED
-EXPIRED, USED, ENDED = Status.EXPIRED, Status.USED, Status.ENDED
 TERMINATION_ENDED = "the tenant was terminated"
 
 
@@ -59,7 +56,7 @@ class AccessRequest(Aggregate):
         valid_until: datetime
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = Status.APPROVED
+            request.status = AccessRequestStatus.APPROVED
             request.approver = self.approver
             request.granted_scope = self.scope
             request.granted_resources = list(self.resources)
@@ -73,7 +70,7 @@ class AccessRequest(Aggregate):
         reason: str
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = Status.DENIED
+            request.status = AccessRequestStatus.DENIED
 
     class Revoked(Aggregate.Event, CarriesPersonalData):
         personal_fields = ("reason",)
@@ -83,7 +80,7 @@ class AccessRequest(Aggregate):
         reason: str
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = Status.REVOKED
+            request.status = AccessRequestStatus.REVOKED
 
     class Expired(Aggregate.Event):
         """Nobody decided within the pending lifetime. Stamped when the ledger noticed (so an
@@ -92,7 +89,7 @@ class AccessRequest(Aggregate):
         expires_at: datetime
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = Status.EXPIRED
+            request.status = AccessRequestStatus.EXPIRED
 
     class GrantEnded(Aggregate.Event):
         """The grant's time ran out at `valid_until`; stamped when the ledger noticed."""
@@ -100,7 +97,7 @@ class AccessRequest(Aggregate):
         valid_until: datetime
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = Status.ENDED
+            request.status = AccessRequestStatus.ENDED
 
     class EndedWithTenancy(Aggregate.Event):
         """The tenant was terminated: a pending request or an active grant ends with its
@@ -109,7 +106,7 @@ class AccessRequest(Aggregate):
         actor: str
 
         def apply(self, request: "AccessRequest") -> None:
-            request.status = Status.ENDED
+            request.status = AccessRequestStatus.ENDED
 
     class AccessRecorded(Aggregate.Event):
         tenant_id: UUID
@@ -119,7 +116,7 @@ class AccessRequest(Aggregate):
 
         def apply(self, request: "AccessRequest") -> None:
             if self.action != Scope.READ.value:
-                request.status = Status.USED  # export and modify grants are used once
+                request.status = AccessRequestStatus.USED  # export and modify grants are used once
 
     class AccessRefused(Aggregate.Event):
         tenant_id: UUID
@@ -144,7 +141,7 @@ class AccessRequest(Aggregate):
         self.ticket = ticket
         self.duration_minutes = duration_minutes
         self.expires_at = expires_at
-        self.status = Status.PENDING
+        self.status = AccessRequestStatus.PENDING
         self.approver: str | None = None
         self.granted_scope: str | None = None
         self.granted_resources: list[str] = []
@@ -176,12 +173,12 @@ class AccessRequest(Aggregate):
     # What time and the tenant have made of it
     def is_expired_pending(self, now: datetime) -> bool:
         """Nobody decided within the pending lifetime."""
-        return self.status == Status.PENDING and has_lapsed(self.expires_at, now)
+        return self.status == AccessRequestStatus.PENDING and has_lapsed(self.expires_at, now)
 
     def grant_has_ended(self, now: datetime) -> bool:
         """An approved grant whose time ran out."""
         return (
-            self.status == Status.APPROVED and self.valid_until is not None
+            self.status == AccessRequestStatus.APPROVED and self.valid_until is not None
             and has_lapsed(self.valid_until, now)
         )
 
@@ -194,7 +191,7 @@ class AccessRequest(Aggregate):
 
     # Deciding
     def _ensure_pending(self, now: datetime) -> None:
-        if self.status != Status.PENDING:
+        if self.status != AccessRequestStatus.PENDING:
             raise RequestNotPending(self.status)
         if self.is_expired_pending(now):
             raise AccessRequestExpired()
@@ -226,7 +223,7 @@ class AccessRequest(Aggregate):
         self._close_with_reason(self.Denied, actor, reason, now)
 
     def revoke(self, actor: str, reason: str, now: datetime) -> None:
-        if self.status != Status.APPROVED:
+        if self.status != AccessRequestStatus.APPROVED:
             raise GrantNotActive(self.status)
         self._close_with_reason(self.Revoked, actor, reason, now)
 
@@ -286,9 +283,9 @@ class AccessRequest(Aggregate):
             return f"the tenant is {tenant.status}"
         if not self.belongs_to_current_tenancy(tenant):
             return "the grant ended when the tenant was terminated"
-        if self.status == Status.USED:
+        if self.status == AccessRequestStatus.USED:
             return "the grant was for one export or change and has been used"
-        if self.status != Status.APPROVED:
+        if self.status != AccessRequestStatus.APPROVED:
             return f"the request is {self.status}, not approved"
         assert self.valid_until is not None and self.granted_scope is not None
         if self.grant_has_ended(now):

@@ -24,15 +24,9 @@ from domain.personal import CarriesPersonalData
 from domain.vocabulary import (
     DATA_REQUEST_CLOSED,
     DataRequestKind,
-    DataRequestStatus as Status,
+    DataRequestStatus,
     RequestChannel,
 )
-
-# Each status by its short name too, for modules that name many of them: the same members.
-RECEIVED, VERIFIED, QUOTED = Status.RECEIVED, Status.VERIFIED, Status.QUOTED
-QUOTE_ACCEPTED, FULFILLED = Status.QUOTE_ACCEPTED, Status.FULFILLED
-REJECTED, DECLINED = Status.REJECTED, Status.DECLINED
-CLOSED = DATA_REQUEST_CLOSED
 
 
 class DataRequest(Aggregate):
@@ -60,8 +54,8 @@ class DataRequest(Aggregate):
 
         def apply(self, request: "DataRequest") -> None:
             request.identity_verified = True
-            if request.status == Status.RECEIVED:
-                request.status = Status.VERIFIED
+            if request.status == DataRequestStatus.RECEIVED:
+                request.status = DataRequestStatus.VERIFIED
 
     class Extended(Aggregate.Event, CarriesPersonalData):
         personal_fields = ("reason",)
@@ -82,7 +76,7 @@ class DataRequest(Aggregate):
         actor: str
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = Status.QUOTED
+            request.status = DataRequestStatus.QUOTED
             request.quote = {"amount_cents": self.amount_cents, "currency": self.currency}
 
     class QuoteAccepted(Aggregate.Event):
@@ -90,14 +84,14 @@ class DataRequest(Aggregate):
         actor: str
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = Status.QUOTE_ACCEPTED
+            request.status = DataRequestStatus.QUOTE_ACCEPTED
             request.due_at = self.due_at
 
     class QuoteDeclined(Aggregate.Event):
         actor: str
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = Status.DECLINED
+            request.status = DataRequestStatus.DECLINED
 
     class Fulfilled(Aggregate.Event):
         actor: str
@@ -105,7 +99,7 @@ class DataRequest(Aggregate):
         delivery_format: str | None
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = Status.FULFILLED
+            request.status = DataRequestStatus.FULFILLED
             request.delivery_sha256 = self.delivery_sha256
             request.delivery_format = self.delivery_format
 
@@ -119,7 +113,7 @@ class DataRequest(Aggregate):
         actor: str
 
         def apply(self, request: "DataRequest") -> None:
-            request.status = Status.REJECTED
+            request.status = DataRequestStatus.REJECTED
 
     class MarkedOverdue(Aggregate.Event):
         due_at: datetime
@@ -140,7 +134,7 @@ class DataRequest(Aggregate):
         self.entered_by = actor
         self.received_at = received_at or self.created_on
         self.due_at = due_at
-        self.status = Status.RECEIVED
+        self.status = DataRequestStatus.RECEIVED
         self.identity_verified = False
         self.extended_months = 0
         self.quote: dict[str, Any] | None = None
@@ -220,7 +214,7 @@ class DataRequest(Aggregate):
         self._ensure_open()
         if self.kind != DataRequestKind.PORTABILITY:
             raise DataRequestStepOutOfOrder("only a portability export can carry a fee")
-        if self.status in (Status.QUOTED, Status.QUOTE_ACCEPTED):
+        if self.status in (DataRequestStatus.QUOTED, DataRequestStatus.QUOTE_ACCEPTED):
             raise DataRequestStepOutOfOrder("a fee has already been quoted")
         if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents < 1:
             raise InvalidInput("amount_cents", "amount_cents must be a positive whole number")
@@ -231,7 +225,7 @@ class DataRequest(Aggregate):
 
     def accept_quote(self, actor: str, now: datetime) -> None:
         self._ensure_open()
-        if self.status != Status.QUOTED:
+        if self.status != DataRequestStatus.QUOTED:
             raise DataRequestStepOutOfOrder("there is no quote waiting to be accepted")
         self.trigger_event(
             self.QuoteAccepted, due_at=now + QUOTED_EXPORT_DELIVERY, actor=actor, timestamp=now
@@ -239,7 +233,7 @@ class DataRequest(Aggregate):
 
     def decline_quote(self, actor: str, now: datetime) -> None:
         self._ensure_open()
-        if self.status != Status.QUOTED:
+        if self.status != DataRequestStatus.QUOTED:
             raise DataRequestStepOutOfOrder("there is no quote waiting to be declined")
         self.trigger_event(self.QuoteDeclined, actor=actor, timestamp=now)
 
@@ -250,7 +244,7 @@ class DataRequest(Aggregate):
         self._ensure_open()
         if not self.identity_verified:
             raise DataRequestStepOutOfOrder("verify the requester's identity before fulfilling")
-        if self.status == Status.QUOTED:
+        if self.status == DataRequestStatus.QUOTED:
             raise DataRequestStepOutOfOrder("the quoted fee has not been accepted yet")
         self.trigger_event(
             self.Fulfilled, actor=actor, delivery_sha256=delivery_sha256,

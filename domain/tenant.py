@@ -25,9 +25,6 @@ from domain.errors import (
 from domain.personal import CarriesPersonalData
 from domain.vocabulary import FAILOVER_LOCATION, PRIMARY_LOCATION, TenantStatus
 
-# Each status by its short name too, for modules that name many of them: the same members.
-ACTIVE, TERMINATED, PURGED = TenantStatus.ACTIVE, TenantStatus.TERMINATED, TenantStatus.PURGED
-
 
 class Tenant(Aggregate):
     class Created(Aggregate.Created, CarriesPersonalData):

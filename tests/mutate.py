@@ -79,8 +79,9 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         "tests/integration/test_sealer_bounds.py",
         "tests/integration/test_sealer_is_a_tracked_consumer.py",
     ]),
-    # The one mechanism the runner and the sealer follow the log by: the tests of both.
-    "follower": (["projections/storage/follower.py"], [
+    # The one mechanism the runner and the sealer follow the log by (its leader lock taken as
+    # every advisory lock is): the tests of both.
+    "follower": (["projections/storage/follower.py", "projections/storage/advisory_locks.py"], [
         "tests/unit/test_log_follower.py",
         "tests/integration/test_projection_runner.py",
         "tests/integration/test_projection_runner_lock.py",

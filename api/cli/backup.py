@@ -173,19 +173,20 @@ def backup(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from api.settings import get_settings
-    from projections.storage.sqlite import sqlite_path
+    from projections.storage.postgres import URLS
+    from projections.storage.sqlite import MEMORY_URL, sqlite_path
 
     settings = get_settings()
     url = settings.database_url
     console = Console(highlight=False)
-    if url.startswith("memory://"):
-        console.print("[red]Nothing to back up[/red]: a memory:// store keeps nothing on disk")
+    if url.startswith(MEMORY_URL):
+        console.print(f"[red]Nothing to back up[/red]: a {MEMORY_URL} store keeps nothing on disk")
         raise typer.Exit(2)
     if path.exists() and not force:
         console.print(f"[red]{path} exists[/red]; choose another path or pass --force")
         raise typer.Exit(2)
     path.parent.mkdir(parents=True, exist_ok=True)
-    postgres = url.startswith(("postgresql://", "postgres://"))
+    postgres = url.startswith(URLS)
     if postgres and shutil.which("pg_dump") is None:
         console.print(
             "pg_dump is not installed here. Run it where it is (same major version as the "

@@ -172,17 +172,11 @@ def register(app: typer.Typer) -> None:
 def _active_worker(stores: Stores) -> str | None:
     """On PostgreSQL: whether some process holds the projections' lock right now."""
     from projections.read_models.runner import group_lock_key
+    from projections.storage.advisory_locks import holder
 
     if stores.db.dialect != "postgresql":
         return None
-    key = group_lock_key("read_models") & 0xFFFFFFFFFFFFFFFF
-    # Advisory locks are per database: another ledger on the same server holds its own.
-    row = stores.db.fetchone(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND classid = %s AND objid = %s AND objsubid = 1 AND database = "
-        "(SELECT oid FROM pg_database WHERE datname = current_database())",
-        (key >> 32, key & 0xFFFFFFFF),
-    )
-    if row is None:
+    pid = holder(stores.db, group_lock_key("read_models"))
+    if pid is None:
         return "[yellow]no process is applying the projections right now[/yellow]"
-    return f"projections applied by the process holding backend pid {row[0]}"
+    return f"projections applied by the process holding backend pid {pid}"

@@ -35,7 +35,10 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, completed=min(runner.position(), head))
                 runner.catch_up(until=head, progress=lambda at: bar.update(task, completed=at))
                 bar.update(task, completed=max(head, 1))
-            report = sweep_once(container.stores.ledger, read_side.read_models)
+            report = sweep_once(
+                container.stores.ledger, read_side.read_models,
+                delivered_files=container.delivered_files,
+            )
             runner.catch_up()  # so the next reader sees what the sweep recorded
         finally:
             container.close()

@@ -15,8 +15,6 @@ import sqlite3
 from http import HTTPStatus
 from typing import Any
 
-import psycopg
-from eventsourcing import persistence as es_persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -31,23 +29,16 @@ from domain.errors import (
     NotPermitted,
     StateConflict,
 )
+from projections.storage.follower import database_unreachable, unreachable_errors
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("ledger.api")
 
 # A restart or a failover takes seconds; asking again sooner only adds load.
 UNAVAILABLE_RETRY_AFTER_SECONDS = "2"
-# Connection lost, refused, timed out, pool exhausted, server shutting down or starting up, and
-# transient conflicts the server asks to retry (deadlock, serialization failure): psycopg puts
-# all of these under OperationalError; InterfaceError is a connection used after it broke.
-# eventsourcing re-raises them as its own classes of the same names.
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    es_persistence.OperationalError,
-    es_persistence.InterfaceError,
-)
-# SQLite's OperationalError also means "no such table" (a bug), so only its busy answers count.
+# A server not answering is what every follower of the log counts as one (`database_unreachable`,
+# projections/storage/follower.py). SQLite's OperationalError also means "no such table" (a bug),
+# so of SQLite's only its busy answers count.
 _SQLITE_BUSY = ("database is locked", "database is busy")
 
 
@@ -200,7 +191,7 @@ def database_unavailable(error: BaseException) -> bool:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, _UNAVAILABLE):
+        if database_unreachable(current):
             return True
         if isinstance(current, sqlite3.OperationalError) and any(
             busy in str(current) for busy in _SQLITE_BUSY
@@ -269,7 +260,7 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, _handle)
     # Named here so that Starlette answers them in its exception middleware; the catch-all
     # below also answers 503 for them (and for errors raised from them), but logs a traceback.
-    for kind in _UNAVAILABLE:
+    for kind in unreachable_errors():
         app.add_exception_handler(kind, _handle)
     app.add_exception_handler(Exception, _handle)
 

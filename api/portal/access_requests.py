@@ -16,11 +16,12 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
 from domain.errors import DomainError, InvalidInput
-from domain.vocabulary import Scope
+from domain.vocabulary import AccessRequestStatus, Scope
 
 from api.http.problems import domain_status
 from api.portal.login import login_form
 from api.portal.render import (
+    EXPIRED,
     NOTICES,
     page_router,
     refuse_form,
@@ -58,11 +59,16 @@ def requests_page(
             closed=closed, error=error, notice=notice,
         )
     now = services.ledger.now()
-    pending = reads.access_requests(tenant_id=tenant, status="pending", limit=100)
-    active = reads.access_requests(tenant_id=tenant, status="approved", limit=100)
+    pending = reads.access_requests(
+        tenant_id=tenant, status=AccessRequestStatus.PENDING, limit=100
+    )
+    active = reads.access_requests(
+        tenant_id=tenant, status=AccessRequestStatus.APPROVED, limit=100
+    )
     recent = reads.access_requests(tenant_id=tenant, limit=20)
     for item in pending["items"]:
         item["time_left"] = time_left(item.get("expires_at"), now)
+        item["expired"] = item["time_left"] == EXPIRED  # no longer to be decided on
         item["narrower_scopes"] = [
             s.value for s in Scope if s.within(Scope(item["scope"]))
         ]

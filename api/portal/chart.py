@@ -14,6 +14,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from domain.vocabulary import AccessLogOutcome
+
 DAYS = 30
 WIDTH, HEIGHT = 800, 190
 LEFT, RIGHT, TOP, BOTTOM = 34, 6, 10, 26
@@ -42,8 +44,9 @@ def per_day(entries: Iterable[dict[str, Any]], today: date, days: int = DAYS) ->
     counts = {first + timedelta(days=i): [0, 0] for i in range(days)}
     for entry in entries:
         day = as_datetime(entry["at"]).astimezone(timezone.utc).date()
-        if day in counts and entry.get("outcome") in ("allowed", "refused"):
-            counts[day][0 if entry["outcome"] == "allowed" else 1] += 1
+        outcome = entry.get("outcome")
+        if day in counts and outcome in (AccessLogOutcome.ALLOWED, AccessLogOutcome.REFUSED):
+            counts[day][0 if outcome == AccessLogOutcome.ALLOWED else 1] += 1
     return [DayCount(day, allowed, refused) for day, (allowed, refused) in counts.items()]
 
 

@@ -91,7 +91,7 @@ def log_in(
             request, services, 401,
             error=f"That token cannot log you in: {error}. Ask your vendor contact for a new one.",
         )
-    if visitor.role != "customer" or visitor.tenant_id is None:
+    if not visitor.is_customer or visitor.tenant_id is None:
         return login_form(
             request, services, 403,
             error=f"This portal is for customer administrators. A token for the role "

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from api import keyfiles
+from api.http.auth import Role
 from api.settings import Settings
 
 _PURPOSE = b"ledger portal login link v1"
@@ -63,7 +64,7 @@ def mint_login_link(settings: Settings, token: str, ttl_seconds: int = 900) -> s
     if ttl_seconds <= 0:
         raise ValueError("ttl_seconds must be positive")
     claims = jwt.decode(token, options={"verify_signature": False})
-    if claims.get("role") != "customer":
+    if claims.get("role") != Role.CUSTOMER:
         raise ValueError("login links are for customer tokens only (role=customer)")
     expires_at = int(time.time()) + int(ttl_seconds)
     if isinstance(claims.get("exp"), int | float):

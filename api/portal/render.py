@@ -8,6 +8,7 @@ response carries a strict Content-Security-Policy (with a fresh nonce) and no-fr
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timezone
@@ -17,6 +18,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from domain.deadlines import has_lapsed
 
 from api.http.query_parameters import StrictQueryRoute, UnknownQueryParameters
 from api.portal.chart import as_datetime
@@ -32,6 +35,7 @@ templates = Environment(
     lstrip_blocks=True,
 )
 
+EXPIRED = "expired"  # what `time_left` shows for a time limit that has run out
 NOTICES = {
     "approved": "The request was approved.",
     "denied": "The request was denied.",
@@ -141,11 +145,15 @@ def _iso(value: Any) -> str:
 
 
 def time_left(until: Any, now: datetime) -> str:
+    """What is left of a time limit (a pending request's, a grant's), in whole minutes rounded
+    up; "expired" once it has run out by the domain's rule, so a request the ledger would
+    still let the customer approve is never shown as expired."""
     if until in (None, ""):
         return ""
-    seconds = int((as_datetime(until) - now).total_seconds())
-    if seconds <= 0:
-        return "expired"
+    limit = as_datetime(until)
+    if has_lapsed(limit, now):
+        return EXPIRED
+    seconds = math.ceil((limit - now).total_seconds())
     hours, minutes = divmod((seconds + 59) // 60, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 

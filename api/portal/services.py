@@ -35,6 +35,11 @@ class Visitor:
     tenant_id: UUID | None
     expires_at: float | None
 
+    @property
+    def is_customer(self) -> bool:
+        """Only a tenant's customer administrators may log in to the portal."""
+        return self.role == Role.CUSTOMER
+
 
 class TokenRejected(Exception):
     """The token is malformed, forged or expired."""

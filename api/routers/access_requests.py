@@ -8,7 +8,7 @@ every use and every refusal is an event. Staff see their own requests only (anot
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -36,6 +36,7 @@ from api.schemas.access import (
     Decided,
     ReasonBody,
 )
+from api.schemas.base import one_of
 from api.schemas.masking import MASK, for_caller
 from api.services.visibility import (
     ensure_own_tenant,
@@ -46,6 +47,7 @@ from api.services.visibility import (
 )
 from domain.access import AccessRequest
 from domain.ledger import Ledger
+from domain.vocabulary import AccessRequestStatus
 
 router = APIRouter(
     tags=["staff access"], route_class=IdempotentRoute, responses=documented(401, 403, 404, 422)
@@ -96,8 +98,7 @@ def request_access(
 def list_access_requests(
     tenant_id: UUID, caller: AccessRequestReader, read: ReadDep, page: PagingDep,
     status: Annotated[
-        Literal["pending", "approved", "denied", "revoked", "expired", "used", "ended"] | None,
-        Query(description="only requests in this state"),
+        one_of(AccessRequestStatus) | None, Query(description="only requests in this state")
     ] = None,
 ) -> Page[AccessRequestOut]:
     """The tenant's access requests, newest first (staff: only their own)."""

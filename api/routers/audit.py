@@ -7,7 +7,8 @@ public key, and inclusion and consistency proofs for any tree size up to the lat
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,15 +23,16 @@ from api.settings import Settings
 from domain.errors import InvalidInput
 from projections.audit.events_feed import audit_events
 from projections.merkle_log.checkpoints import public_key_pem, public_key_raw_base64
-from projections.storage.database import Database
 from projections.merkle_log.proofs import Proofs, TreeDamaged
+from projections.merkle_log.store import checkpointed_position
+from projections.storage.database import Database
+from projections.storage.follower import Progress
 
 router = APIRouter(
     prefix="/v1/audit", tags=["audit"], route_class=StrictQueryRoute,
     responses=documented(401, 403, 422),
 )
 MAX_SIZE = 2**63 - 1
-WAIT_POLL_SECONDS = 0.05
 
 
 # --- dependencies -------------------------------------------------------------------------------
@@ -70,40 +72,34 @@ def sealed_proofs(
     if min_position is None:
         return proofs
     settings: Settings = request.app.state.settings
-    deadline = time.monotonic() + settings.read_wait_seconds
-    while _checkpointed_position(db) < min_position:
-        if time.monotonic() >= deadline:
-            raise ProblemException(
-                503,
-                f"no signed checkpoint covers position {min_position} yet; the sealer signs "
-                f"within {settings.checkpoint_delay_seconds:g} s of a write, try again shortly",
-                headers={"Retry-After": RETRY_AFTER_SECONDS},
-            )
-        time.sleep(WAIT_POLL_SECONDS)
+    if not Progress().wait_for(
+        min_position, settings.read_wait_seconds, lambda: checkpointed_position(db)
+    ):
+        raise ProblemException(
+            503,
+            f"no signed checkpoint covers position {min_position} yet; the sealer signs "
+            f"within {settings.checkpoint_delay_seconds:g} s of a write, try again shortly",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
     return proofs
-
-
-def _checkpointed_position(db: Database) -> int:
-    """The notification id of the last event the latest checkpoint covers (0 if none)."""
-    row = db.fetchone(
-        "SELECT l.notification_id FROM merkle_leaves l WHERE l.leaf_index = "
-        "(SELECT MAX(tree_size) - 1 FROM merkle_checkpoints)"
-    )
-    return int(row[0]) if row else 0
 
 
 ProofsDep = Annotated[Proofs, Depends(sealed_proofs)]
 PublicKeyDep = Annotated[tuple[str, str], Depends(published_key)]
 
 
-def _query_problem(error: InvalidInput) -> ProblemException:
-    return field_problem(error.field, error.detail, "query")
-
-
-def _damaged(error: TreeDamaged) -> ProblemException:
-    return ProblemException(
-        503, f"the Merkle log cannot prove this right now: {error}; run `ledger verify`",
-    )
+@contextmanager
+def _as_problems() -> Iterator[None]:
+    """A query the domain refused is a 422 naming the parameter; a Merkle log that cannot
+    prove what it holds is a 503."""
+    try:
+        yield
+    except InvalidInput as error:
+        raise field_problem(error.field, error.detail, "query") from None
+    except TreeDamaged as error:
+        raise ProblemException(
+            503, f"the Merkle log cannot prove this right now: {error}; run `ledger verify`",
+        ) from None
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -177,12 +173,8 @@ def inclusion(
     ] = None,
 ) -> InclusionOut:
     """Proves that leaf `index` is in the tree of the first `tree_size` leaves."""
-    try:
+    with _as_problems():
         proof = proofs.inclusion(index, tree_size)
-    except InvalidInput as error:
-        raise _query_problem(error) from None
-    except TreeDamaged as error:
-        raise _damaged(error) from None
     return InclusionOut(**proof.as_json())
 
 
@@ -197,12 +189,8 @@ def consistency(
     ] = None,
 ) -> ConsistencyOut:
     """Proves that the tree of `first` leaves is a prefix of the tree of `second` leaves."""
-    try:
+    with _as_problems():
         proof = proofs.consistency(first, second)
-    except InvalidInput as error:
-        raise _query_problem(error) from None
-    except TreeDamaged as error:
-        raise _damaged(error) from None
     return ConsistencyOut(**proof.as_json())
 
 
@@ -220,8 +208,6 @@ def events(
 ) -> AuditEventPage:
     """Every stored event, oldest first, with its stored bytes and sealed leaf, so that an
     auditor can recompute each leaf. Personal fields are masked ("***")."""
-    try:
+    with _as_problems():
         page = audit_events(ledger, db, after, limit)
-    except InvalidInput as error:
-        raise _query_problem(error) from None
     return AuditEventPage(**page)

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,6 +27,7 @@ from api.services.export_formats import FORMATS, Export
 from api.services.receipts import controller_from_settings
 from api.services.vendor_reads import Why, record_read
 from api.services.visibility import not_found
+from api.schemas.base import one_of
 from api.schemas.data_requests import (
     DataRequestChanged,
     DataRequestFulfilled,
@@ -37,10 +39,9 @@ from api.schemas.data_requests import (
     QuoteCreate,
     Rejection,
 )
-from domain.ledger import Outcome
+from domain.ledger import Ledger, Outcome
 from domain.data_request import DataRequest
-from domain.vocabulary import DataRequestKind
-from domain.vocabulary import WhatWasRead
+from domain.vocabulary import DataRequestKind, DataRequestStatus, WhatWasRead
 
 router = APIRouter(
     prefix="/v1/requests", tags=["subjects' requests"], route_class=IdempotentRoute,
@@ -48,25 +49,26 @@ router = APIRouter(
 )
 WRITE = documented(409)
 READ = documented(503)
-Status = Literal[
-    "received", "verified", "quoted", "quote_accepted", "fulfilled", "rejected", "declined"
-]
 
 
-def request_view(request: DataRequest) -> dict[str, Any]:
+def request_view(request: DataRequest, now: datetime) -> dict[str, Any]:
+    """The request as every answer shows it; overdue by the domain's rule at `now` (the
+    ledger's clock), whether the sweep has marked it yet or not, as GET and the dossier say."""
     return {
         "id": request.id, "subject_id": request.subject_id, "tenant_id": request.tenant_id,
         "kind": request.kind, "channel": request.channel, "status": request.status,
         "received_at": request.received_at, "due_at": request.due_at,
         "entered_at": request.created_on, "entered_by": request.entered_by,
-        "overdue": request.overdue, "identity_verified": request.identity_verified,
+        "overdue": request.is_overdue(now), "identity_verified": request.identity_verified,
         "extended_months": request.extended_months, "quote": request.quote,
         "delivery_sha256": request.delivery_sha256,
     }
 
 
-def changed(outcome: Outcome) -> DataRequestChanged:
-    return DataRequestChanged(**request_view(outcome.aggregate), position=outcome.position)
+def changed(ledger: Ledger, outcome: Outcome) -> DataRequestChanged:
+    return DataRequestChanged(
+        **request_view(outcome.aggregate, ledger.now()), position=outcome.position
+    )
 
 
 def delivered_files(request: Request) -> DeliveredFiles:
@@ -115,7 +117,9 @@ def export_response(export: Export, headers: dict[str, str] | None = None) -> Re
 @router.get("", responses=READ)
 def list_requests(
     caller: OfficerOrAuditor, read: ReadDep, page: PagingDep,
-    status: Annotated[Status | None, Query(description="only requests in this state")] = None,
+    status: Annotated[
+        one_of(DataRequestStatus) | None, Query(description="only requests in this state")
+    ] = None,
     overdue: Annotated[bool | None, Query(description="only (not) overdue ones")] = None,
 ) -> Page[DataRequestOut]:
     """Open work with its deadlines, soonest due first."""
@@ -137,7 +141,7 @@ def verify_identity(
     request_id: UUID, body: IdentityVerification, caller: Officer, ledger: LedgerDep
 ) -> DataRequestChanged:
     """Record how the requester's identity was checked (needed before fulfilling)."""
-    return changed(ledger.verify_identity(request_id, body.method, caller.actor))
+    return changed(ledger, ledger.verify_identity(request_id, body.method, caller.actor))
 
 
 @router.post("/{request_id}/extend", responses=WRITE)
@@ -145,7 +149,9 @@ def extend(
     request_id: UUID, body: Extension, caller: Officer, ledger: LedgerDep
 ) -> DataRequestChanged:
     """Extend the deadline by up to two more months in all, with a reason."""
-    return changed(ledger.extend_data_request(request_id, body.months, body.reason, caller.actor))
+    return changed(
+        ledger, ledger.extend_data_request(request_id, body.months, body.reason, caller.actor)
+    )
 
 
 @router.post("/{request_id}/quote", responses=WRITE)
@@ -153,21 +159,21 @@ def quote(
     request_id: UUID, body: QuoteCreate, caller: Officer, ledger: LedgerDep
 ) -> DataRequestChanged:
     """Quote a fee for a portability export."""
-    return changed(
-        ledger.quote_data_request(request_id, body.amount_cents, body.currency, caller.actor)
-    )
+    return changed(ledger, ledger.quote_data_request(
+        request_id, body.amount_cents, body.currency, caller.actor
+    ))
 
 
 @router.post("/{request_id}/accept-quote", responses=WRITE)
 def accept_quote(request_id: UUID, caller: Officer, ledger: LedgerDep) -> DataRequestChanged:
     """The person accepted the fee: delivery is due within 14 days."""
-    return changed(ledger.accept_quote(request_id, caller.actor))
+    return changed(ledger, ledger.accept_quote(request_id, caller.actor))
 
 
 @router.post("/{request_id}/decline-quote", responses=WRITE)
 def decline_quote(request_id: UUID, caller: Officer, ledger: LedgerDep) -> DataRequestChanged:
     """The person declined the fee: the request closes."""
-    return changed(ledger.decline_quote(request_id, caller.actor))
+    return changed(ledger, ledger.decline_quote(request_id, caller.actor))
 
 
 @router.post("/{request_id}/fulfil", responses=WRITE)
@@ -202,8 +208,8 @@ def fulfil(
         )
         export = delivery.export
         return DataRequestFulfilled(
-            **request_view(delivery.outcome.aggregate), delivery_format=export.format,
-            position=delivery.outcome.position,
+            **request_view(delivery.outcome.aggregate, ledger.now()),
+            delivery_format=export.format, position=delivery.outcome.position,
             delivery=DeliveryOut(
                 format=export.format, filename=export.filename, media_type=export.media_type,
                 size=len(export.content), sha256=export.sha256,
@@ -217,7 +223,7 @@ def fulfil(
     if request.kind == DataRequestKind.ERASURE.value:
         files.forget_subject(request.subject_id)  # unreadable now; no reason to keep the rows
     return DataRequestFulfilled(
-        **request_view(outcome.aggregate), delivery_format=body.delivery_format,
+        **request_view(outcome.aggregate, ledger.now()), delivery_format=body.delivery_format,
         position=outcome.position,
     )
 
@@ -251,4 +257,4 @@ def reject(
     request_id: UUID, body: Rejection, caller: Officer, ledger: LedgerDep
 ) -> DataRequestChanged:
     """Refuse the request, with the reason the person will be told."""
-    return changed(ledger.reject_data_request(request_id, body.reason, caller.actor))
+    return changed(ledger, ledger.reject_data_request(request_id, body.reason, caller.actor))

@@ -16,6 +16,7 @@ from api.schemas.incidents import (
     IncidentOut,
     NotificationCreate,
     NotificationRecorded,
+    Recipient,
 )
 from api.services.visibility import not_found, tenant_in_view
 from domain.errors import NotFound
@@ -38,7 +39,8 @@ def report_incident(body: IncidentCreate, caller: Officer, ledger: LedgerDep) ->
         raise field_problem("tenant_ids", error.detail) from None
     incident = outcome.aggregate
     return IncidentCreated(
-        id=incident.id, authority_due_at=incident.authority_due_at, position=outcome.position
+        id=incident.id, authority_due_at=incident.authority_due_at,
+        overdue=incident.is_overdue(ledger.now()), position=outcome.position,
     )
 
 
@@ -46,8 +48,9 @@ def report_incident(body: IncidentCreate, caller: Officer, ledger: LedgerDep) ->
 def notify(
     incident_id: UUID, body: NotificationCreate, caller: Officer, ledger: LedgerDep
 ) -> NotificationRecorded:
-    """Record that an affected customer, or the authority, has been told."""
-    if body.recipient == "customer":
+    """Record that an affected customer, or the authority, has been told; `overdue` when the
+    authority was not told within the 72 hours (told late is late)."""
+    if body.recipient == Recipient.CUSTOMER:
         if body.tenant_id is None:
             raise field_problem("tenant_id", "name the customer (tenant) that was told")
         outcome = ledger.notify_customer_of_incident(incident_id, body.tenant_id, caller.actor)
@@ -57,8 +60,8 @@ def notify(
         outcome = ledger.notify_authority_of_incident(incident_id, body.reference, caller.actor)
     return NotificationRecorded(
         incident_id=incident_id, recipient=body.recipient,
-        tenant_id=body.tenant_id if body.recipient == "customer" else None,
-        position=outcome.position,
+        tenant_id=body.tenant_id if body.recipient == Recipient.CUSTOMER else None,
+        overdue=outcome.aggregate.is_overdue(ledger.now()), position=outcome.position,
     )
 
 

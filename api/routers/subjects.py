@@ -276,6 +276,6 @@ def receive_request(
 ) -> DataRequestChanged:
     """Record a subject's request; it is due one calendar month after receipt
     (`received_at`, when it arrived before it is entered: at most a year ago)."""
-    return changed(ledger.receive_data_request(
+    return changed(ledger, ledger.receive_data_request(
         subject_id, body.kind, body.channel, caller.actor, body.details, body.received_at
     ))

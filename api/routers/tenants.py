@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -20,6 +20,7 @@ from api.http.paging import Page, PagingDep, fetch_page
 from api.http.problems import documented
 from api.services.termination import terminate
 from api.services.visibility import ensure_own_tenant, not_found
+from api.schemas.base import one_of
 from api.schemas.masking import for_caller
 from api.schemas.tenants import (
     LocationMove,
@@ -30,6 +31,7 @@ from api.schemas.tenants import (
     TenantSummary,
 )
 from domain.tenant import Tenant
+from domain.vocabulary import TenantStatus
 
 router = APIRouter(
     prefix="/v1/tenants", tags=["tenants"], route_class=IdempotentRoute,
@@ -59,9 +61,7 @@ def open_tenant(body: TenantCreate, caller: Officer, ledger: LedgerDep) -> Tenan
 @router.get("", responses=READ)
 def list_tenants(
     caller: OfficerOrAuditor, read: ReadDep, page: PagingDep,
-    status: Annotated[
-        Literal["active", "terminated", "purged"] | None, Query(description="only these")
-    ] = None,
+    status: Annotated[one_of(TenantStatus) | None, Query(description="only these")] = None,
 ) -> Page[TenantSummary]:
     """Tenants, newest first."""
     found = fetch_page(page, lambda: read.tenants(status=status, after=page.after, limit=page.limit))

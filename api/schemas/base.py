@@ -1,9 +1,12 @@
-"""Shapes shared by every area: times with a zone, and the position every write answers."""
+"""Shapes shared by every area: times with a zone, the position every write answers, and a
+closed set of the vocabulary as an answer's or a query's allowed words (`one_of`) or in a
+description (`in_words`)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -25,6 +28,18 @@ Position = Annotated[
         examples=[42],
     ),
 ]
+
+
+def one_of(words: type[StrEnum]) -> Any:
+    """The values of one of domain/vocabulary.py's enums as a `Literal`: an inline enum in the
+    OpenAPI document, where the Enum class itself would become a component of its own."""
+    return Literal[tuple(word.value for word in words)]
+
+
+def in_words(words: type[StrEnum]) -> str:
+    """The values of one of domain/vocabulary.py's enums for a description: "a, b or c"."""
+    *others, last = (word.value for word in words)
+    return f"{', '.join(others)} or {last}" if others else last
 
 
 def examples(*items: dict[str, Any]) -> ConfigDict:

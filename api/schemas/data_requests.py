@@ -7,10 +7,10 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas.base import Body, Moment, Position, body_config, examples
+from api.schemas.base import Body, Moment, Position, body_config, examples, in_words
 from api.schemas.subjects import SUBJECT_ID
 from api.schemas.tenants import TENANT_ID
-from domain.vocabulary import DataRequestKind, RequestChannel
+from domain.vocabulary import DataRequestKind, DataRequestStatus, RequestChannel
 
 REQUEST_ID = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
 
@@ -49,9 +49,7 @@ class DataRequestOut(BaseModel):
     tenant_id: UUID | None = None
     kind: str
     channel: str | None = None
-    status: str = Field(
-        description="received, verified, quoted, quote_accepted, fulfilled, rejected or declined"
-    )
+    status: str = Field(description=in_words(DataRequestStatus))
     received_at: Moment | None = None
     due_at: Moment
     entered_at: Moment | None = Field(None, description="when it was entered in the ledger")

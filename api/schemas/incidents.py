@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas.base import Body, Moment, Position, body_config, examples
+from api.schemas.base import Body, Moment, Position, body_config, examples, one_of
 from api.schemas.tenants import TENANT_ID
+from domain.vocabulary import IncidentSeverity
 
 INCIDENT_ID = "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"
+OVERDUE = "the authority was not told within the 72 hours: not yet and past them, or told late"
+
+
+class Recipient(StrEnum):
+    """Who an incident's notification went to: one affected customer, or the authority."""
+
+    CUSTOMER = "customer"
+    AUTHORITY = "authority"
 
 
 class IncidentCreate(Body):
@@ -21,7 +30,7 @@ class IncidentCreate(Body):
 
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=10000)
-    severity: Literal["low", "medium", "high", "critical"]
+    severity: one_of(IncidentSeverity)
     tenant_ids: list[UUID] = Field(max_length=10000, description="the affected tenants")
     aware_at: AwareDatetime | None = Field(
         None, description="when the vendor became aware (the 72 hours run from then); now if absent"
@@ -30,11 +39,13 @@ class IncidentCreate(Body):
 
 class IncidentCreated(BaseModel):
     model_config = examples(
-        {"id": INCIDENT_ID, "authority_due_at": "2026-01-08T08:30:00Z", "position": 9}
+        {"id": INCIDENT_ID, "authority_due_at": "2026-01-08T08:30:00Z", "overdue": False,
+         "position": 9}
     )
 
     id: UUID
     authority_due_at: Moment
+    overdue: bool = Field(description=OVERDUE)
     position: Position
 
 
@@ -44,7 +55,7 @@ class NotificationCreate(Body):
         {"recipient": "authority", "reference": "AP-2026-00042"},
     )
 
-    recipient: Literal["customer", "authority"]
+    recipient: one_of(Recipient)
     tenant_id: UUID | None = Field(None, description="which customer (recipient customer)")
     reference: str | None = Field(
         None, max_length=200, description="the authority's reference (recipient authority)"
@@ -54,12 +65,13 @@ class NotificationCreate(Body):
 class NotificationRecorded(BaseModel):
     model_config = examples(
         {"incident_id": INCIDENT_ID, "recipient": "customer", "tenant_id": TENANT_ID,
-         "position": 10}
+         "overdue": False, "position": 10}
     )
 
     incident_id: UUID
     recipient: str
     tenant_id: UUID | None = None
+    overdue: bool = Field(description=OVERDUE)
     position: Position
 
 

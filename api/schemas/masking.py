@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from api.http.auth import Caller, Role
-from domain.personal import ERASED
+from domain.personal import ERASED, every_personal_field
 
 MASK = "***"
 # The personal fields the domain declares (domain/*.py `personal_fields`), by name.
-PERSONAL_FIELDS = frozenset({"name", "email", "phone", "ip_address", "reason", "details"})
+PERSONAL_FIELDS = every_personal_field()
 # Containers whose keys are channels ("email", "phone"), not personal fields: what was
 # decided per channel is no personal data, and masking it would hide the decision itself.
 KEYED_BY_CHANNEL = frozenset({"consents", "channels"})

@@ -13,6 +13,7 @@ from api.http.auth import Caller, Role
 from api.schemas.base import Body, Moment, Position, body_config, examples
 from api.schemas.masking import PERSONAL_FIELDS, for_caller, masked
 from api.schemas.tenants import TENANT_ID
+from domain.personal import personal_fields
 from domain.vocabulary import Channel, ConsentMethod, ConsentStatus, Purpose
 
 SUBJECT_ID = "9d4c2b7a-1e3f-4a5b-8c6d-7e8f9a0b1c2d"
@@ -187,7 +188,7 @@ def history_item(caller: Caller, event: Any) -> dict[str, Any]:
     """One of the subject's events as a `HistoryEvent`'s fields, masked for auditors."""
     hidden = {"originator_id", "originator_version", "timestamp"}
     data = {k: _plain(v) for k, v in vars(event).items() if k not in hidden}
-    personal = PERSONAL_FIELDS | frozenset(getattr(type(event), "personal_fields", ()))
+    personal = PERSONAL_FIELDS | frozenset(personal_fields(event))
     return {
         "version": event.originator_version,
         "event": type(event).__name__,

@@ -7,7 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.schemas.base import Body, Moment, Position, body_config, examples
+from api.schemas.base import Body, Moment, Position, body_config, examples, in_words
+from domain.vocabulary import TenantStatus
 
 TENANT_ID = "3f2b8c1e-6a1d-4c1a-9f7e-2d6b1c0a9e55"
 
@@ -28,7 +29,7 @@ class TenantCreated(BaseModel):
     )
 
     id: UUID
-    status: Literal["active"]
+    status: Literal[TenantStatus.ACTIVE.value]  # a new tenant is always active
     location: str
     position: Position
 
@@ -68,7 +69,7 @@ class TenantOut(BaseModel):
 
     id: UUID
     name: str
-    status: str = Field(description="active, terminated or purged")
+    status: str = Field(description=in_words(TenantStatus))
     location: str
     locations: list[LocationEntry] = Field(description="where its data has lived, oldest first")
     purge_after: Moment | None = Field(

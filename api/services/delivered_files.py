@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.clock import Clock
+from domain.deadlines import has_lapsed
 from domain.ledger.keys import KeyStore
 from projections.storage.database import Database
 from projections.storage.delivered_files import TABLE, DeliveredFileRows, SealedFile
@@ -76,7 +77,7 @@ class DeliveredFiles:
     def fetch(self, request_id: UUID, sha256: str) -> KeptFile:
         """The bytes whose hash the ledger recorded; DeliveryGone when they cannot be given."""
         file = self.rows.get(request_id, sha256)
-        if file is None or file.kept_until <= self.clock.now():
+        if file is None or has_lapsed(file.kept_until, self.clock.now()):
             raise DeliveryGone(
                 "no copy of this delivery is kept: the ledger keeps the exports it built "
                 f"itself for {KEPT_FOR.days} days, and never after the subject's erasure"

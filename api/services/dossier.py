@@ -62,19 +62,20 @@ def build_dossier(
     """NotFound for an unknown subject. An erased subject's dossier still lists what is
     kept (decisions, requests, accesses) with every personal field "[erased]"."""
     position = ledger.recorder.max_notification_id() or 0
+    now = ledger.now()
     subject = ledger.subject(subject_id)
     events = list(ledger.subject_events(subject_id))
     return Dossier(
         subject_id=subject_id,
         tenant_id=subject.tenant_id,
         erased=subject.erased,
-        generated_at=ledger.now(),
+        generated_at=now,
         position=position,
         sheets=(
             _profile(subject),
             _profile_history(events),
             _consents(events, controller),
-            _requests(ledger, events),
+            _requests(ledger, events, now),
             _disclosures(ledger, subject_id),
             _accesses(ledger, subject_id, subject.tenant_id),
         ),
@@ -145,7 +146,7 @@ def _consents(events: list[Any], controller: Controller) -> Sheet:
     return _sheet("consents", "Consents and receipts", columns, rows)
 
 
-def _requests(ledger: Ledger, events: list[Any]) -> Sheet:
+def _requests(ledger: Ledger, events: list[Any], now: datetime) -> Sheet:
     columns = ("request_id", "kind", "channel", "status", "received_at", "due_at", "overdue",
                "identity_verified", "identity_method", "extended_months", "quote_amount_cents",
                "quote_currency", "details", "closed_at", "closing_reason", "delivery_format",
@@ -153,12 +154,13 @@ def _requests(ledger: Ledger, events: list[Any]) -> Sheet:
     request_ids = list(dict.fromkeys(
         e.request_id for e in events if isinstance(e, Subject.RequestOpened)
     ))
-    rows = [_request_row(ledger, request_id) for request_id in request_ids]
+    rows = [_request_row(ledger, request_id, now) for request_id in request_ids]
     rows.sort(key=lambda row: (row[4], row[0]))  # by receipt
     return _sheet("requests", "Requests", columns, rows)
 
 
-def _request_row(ledger: Ledger, request_id: UUID) -> tuple[Cell, ...]:
+def _request_row(ledger: Ledger, request_id: UUID, now: datetime) -> tuple[Cell, ...]:
+    """`overdue` by the domain's rule at the dossier's moment, marked by the sweep or not."""
     request: DataRequest | None = None
     identity_method = closed_at = closing_reason = delivery_format = None
     for event in ledger.events.get(request_id):
@@ -175,7 +177,7 @@ def _request_row(ledger: Ledger, request_id: UUID) -> tuple[Cell, ...]:
     quote = request.quote or {}
     return (
         str(request.id), request.kind, request.channel, request.status, request.received_at,
-        request.due_at, request.overdue, request.identity_verified, identity_method,
+        request.due_at, request.is_overdue(now), request.identity_verified, identity_method,
         request.extended_months, quote.get("amount_cents"), quote.get("currency"),
         request.details, closed_at, closing_reason, delivery_format, request.delivery_sha256,
     )

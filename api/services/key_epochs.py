@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from domain.ledger import Ledger
 from domain.errors import NotFound, StateConflict
-from domain.tenant import PURGED
+from domain.vocabulary import TenantStatus
 from projections.storage.key_epochs import CloseReport, FinalErasure, KeyEpochs, Progress
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _went_with_a_purge(ledger: Ledger, erasure: FinalErasure) -> bool:
     if erasure.tenant_id is None:
         return False
     try:
-        return ledger.tenant(erasure.tenant_id).status == PURGED
+        return ledger.tenant(erasure.tenant_id).status == TenantStatus.PURGED
     except NotFound:
         return False
 

@@ -12,8 +12,14 @@ change nothing more: the command finds nothing due and writes nothing.
 What is due comes from the read side's `due_for_sweep` when one is given (cheap); without
 one it is found from the event log (`due_from_events`), which reads every open item.
 
+What "due" means is the aggregates' (`should_be_marked_overdue`, `is_expired_pending`,
+`grant_has_ended`, `outlived_its_tenancy`, `is_due_for_purge`, over domain/deadlines.py):
+the read side's SQL asks the same with the cut-offs of domain/deadlines.py, and the ledger's
+command asks the aggregate again before it writes anything.
+
 The sweep also deletes the sealed copies of delivered exports that are past their time or
-whose subject's key is gone (`delivered_files`); that is housekeeping, not an event.
+whose subject's key is gone (`DeliveredFiles`, made by the composition root: api/bootstrap.py
+`Container.delivered_files`); that is housekeeping, not an event.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.access import APPROVED, PENDING, AccessRequest
+from domain.access import AccessRequest
 from domain.ledger import Ledger, Outcome
 from domain.data_request import DataRequest
 from domain.errors import DomainError
@@ -91,10 +97,10 @@ class SweepReport:
 
 def sweep(
     ledger: Ledger, read_side: ReadSide | None = None, now: datetime | None = None,
-    files: DeliveredFiles | None = None,
+    delivered_files: Callable[[], DeliveredFiles] | None = None,
 ) -> SweepReport:
-    """`files`: the kept copies of delivered exports; by default those in the read side's
-    database when it has one."""
+    """`delivered_files`: where the kept copies of delivered exports are (the container's
+    `delivered_files`); without it the sweep records what is due and deletes no copy."""
     now = now or ledger.now()
     due = due_items(ledger, read_side, now)
     report = SweepReport(now=now)
@@ -121,26 +127,19 @@ def sweep(
                 changed.append(item)
                 report.position = max(report.position or 0, outcome.position)
     # After the purges, so the copies of a purged tenant's subjects go in the same run.
-    report.forgotten_deliveries = _forget_kept_exports(ledger, read_side, files, now)
+    if delivered_files is not None:
+        report.forgotten_deliveries = _forget_kept_exports(delivered_files, now)
     return report
 
 
-def _forget_kept_exports(
-    ledger: Ledger, read_side: ReadSide | None, files: DeliveredFiles | None, now: datetime
-) -> int:
+def _forget_kept_exports(delivered_files: Callable[[], DeliveredFiles], now: datetime) -> int:
     """Housekeeping after the events: a failure here (the table being made by another process
     at the same moment, say) must not undo the sweep's work; the next run tries again."""
     try:
-        files = files or delivered_files_of(ledger, read_side)
-        return 0 if files is None else files.forget_expired(now)
+        return delivered_files().forget_expired(now)
     except Exception:  # noqa: BLE001 - logged, and retried by the next run
         log.warning("sweep: could not delete kept exports; trying again next run", exc_info=True)
         return 0
-
-
-def delivered_files_of(ledger: Ledger, read_side: ReadSide | None) -> DeliveredFiles | None:
-    db = getattr(read_side, "db", None)
-    return None if db is None else DeliveredFiles(db, ledger.keys, ledger.clock)
 
 
 def _purge(ledger: Ledger, tenant_id: UUID) -> Outcome | None:
@@ -167,15 +166,14 @@ def due_from_events(ledger: Ledger, now: datetime) -> dict[str, list[UUID]]:
     )
     expire, end, ended_with_tenancy = [], [], []
     for request_id in open_access:
+        # Each list is one predicate's, as the read side's are; the steps run in order and
+        # the first that applies ends the request, so the later ones find nothing to do.
         request = ledger.access_request(request_id)
-        tenant = ledger.tenant(request.tenant_id)
-        if request.status in (PENDING, APPROVED) and not (
-            tenant.is_active and request.belongs_to_current_tenancy(tenant)
-        ):
+        if request.outlived_its_tenancy(ledger.tenant(request.tenant_id)):
             ended_with_tenancy.append(request_id)
-        elif request.is_expired_pending(now):
+        if request.is_expired_pending(now):
             expire.append(request_id)
-        elif request.status == APPROVED and request.valid_until and now >= request.valid_until:
+        if request.grant_has_ended(now):
             end.append(request_id)
     terminated = sorted(
         originators_of(ledger, Tenant.Terminated) - originators_of(ledger, Tenant.Purged)
@@ -195,13 +193,10 @@ def due_from_events(ledger: Ledger, now: datetime) -> dict[str, list[UUID]]:
         "end_grants": end,
         "purge_tenants": [t for t in terminated if ledger.tenant(t).is_due_for_purge(now)],
         "overdue_requests": [
-            r for r in requests
-            if (dr := ledger.data_request(r)).is_open and not dr.overdue and now > dr.due_at
+            r for r in requests if ledger.data_request(r).should_be_marked_overdue(now)
         ],
         "overdue_incidents": [
-            i for i in incidents
-            if (inc := ledger.incident(i)).authority_notified_at is None
-            and now > inc.authority_due_at
+            i for i in incidents if ledger.incident(i).should_be_marked_overdue(now)
         ],
     }
 
@@ -209,20 +204,14 @@ def due_from_events(ledger: Ledger, now: datetime) -> dict[str, list[UUID]]:
 def sweep_every(
     ledger: Ledger, read_side: ReadSide | None, interval_seconds: float, stop: threading.Event,
     epochs: KeyEpochs | None = None,
+    delivered_files: Callable[[], DeliveredFiles] | None = None,
 ) -> None:
     """For `ledger serve` / `ledger worker`: sweep, wait, repeat until `stop` is set. An error
     is logged and the loop goes on; the next run picks up what this one missed. With `epochs`
     it also closes the key epoch when its time is up (api.services.key_epochs)."""
-    files: DeliveredFiles | None = None
     while not stop.is_set():
         try:
-            if files is None:
-                # Made once, not every minute; a failure is left to `sweep` to log and retry.
-                try:
-                    files = delivered_files_of(ledger, read_side)
-                except Exception:  # noqa: BLE001
-                    files = None
-            report = sweep(ledger, read_side, files=files)
+            report = sweep(ledger, read_side, delivered_files=delivered_files)
             if report.changes or report.failures or report.forgotten_deliveries:
                 log.info("sweep: %s", report.summary())
             if epochs is not None:
@@ -235,10 +224,13 @@ def sweep_every(
 def start_sweeper(
     ledger: Ledger, read_side: ReadSide | None, interval_seconds: float,
     epochs: KeyEpochs | None = None,
+    delivered_files: Callable[[], DeliveredFiles] | None = None,
 ) -> tuple[threading.Thread, threading.Event]:
+    """`delivered_files`: the container's (api/bootstrap.py), which makes the store once."""
     stop = threading.Event()
     thread = threading.Thread(
-        target=sweep_every, args=(ledger, read_side, interval_seconds, stop, epochs),
+        target=sweep_every,
+        args=(ledger, read_side, interval_seconds, stop, epochs, delivered_files),
         name="ledger-sweep", daemon=True,
     )
     thread.start()

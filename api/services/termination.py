@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from domain.access import APPROVED, PENDING
 from domain.ledger import Ledger, Outcome
+from domain.vocabulary import ACCESS_REQUEST_IN_FORCE
 from projections.read_models.queries.contract import ReadSide
 from projections.read_models.queries.paging import MAX_LIMIT as PAGE
 
@@ -38,7 +38,7 @@ def terminate(
 
 def _open_requests(read: ReadSide, tenant_id: UUID) -> list[UUID]:
     found: list[UUID] = []
-    for status in (PENDING, APPROVED):
+    for status in ACCESS_REQUEST_IN_FORCE:
         after = None
         while True:
             page = read.access_requests(tenant_id=tenant_id, status=status, after=after, limit=PAGE)

@@ -16,7 +16,8 @@ from uuid import UUID
 
 from api.http.auth import Caller, Role
 from domain.errors import NotFound
-from domain.tenant import ACTIVE, ensure_customer_may_read
+from domain.tenant import ensure_customer_may_read
+from domain.vocabulary import TenantStatus
 from projections.read_models.queries.contract import ReadSide
 
 
@@ -58,7 +59,7 @@ def closed_status(read: ReadSide, tenant_id: UUID) -> str | None:
     or unknown."""
     tenant = read.tenant(tenant_id)
     status = None if tenant is None else tenant["status"]
-    return None if status in (None, ACTIVE) else status
+    return None if status in (None, TenantStatus.ACTIVE) else status
 
 
 def ensure_readable_by_customer(caller: Caller, read: ReadSide, what: str) -> None:
@@ -66,4 +67,4 @@ def ensure_readable_by_customer(caller: Caller, read: ReadSide, what: str) -> No
     termination. Other roles are not concerned here."""
     if caller.role is not Role.CUSTOMER or caller.tenant is None:
         return
-    ensure_customer_may_read(closed_status(read, caller.tenant) or ACTIVE, what)
+    ensure_customer_may_read(closed_status(read, caller.tenant) or TenantStatus.ACTIVE, what)

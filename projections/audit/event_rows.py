@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import Any
 
 from projections.merkle_log.leaves import fields_leaf_hash, leaf_hashes, uuid_hex_leaf_hashes, uuid_text
+from projections.storage.postgres import is_postgres_recorder
 
 
 def event_batches(recorder: Any, chunk: int = 1000) -> Iterator[Sequence[Any]]:
@@ -87,7 +88,7 @@ def event_source(recorder: Any, chunk: int = 1000) -> EventSource:
         if recorder.datastore.originator_id_type == "uuid":
             return _UuidHexSource(_keyset_chunks(_sqlite_reader(recorder, uuid_hex=True), chunk))
         return EventSource(_keyset_chunks(_sqlite_reader(recorder, uuid_hex=False), chunk))
-    if _is_postgres_recorder(recorder):
+    if is_postgres_recorder(recorder):
         return EventSource(_postgres_chunks(recorder, chunk))
     return EventSource([_as_row(n) for n in batch] for batch in event_batches(recorder, chunk))
 
@@ -150,14 +151,6 @@ def _all_uuid_hex(rows: list[Row]) -> bool:
         )
     except (TypeError, ValueError):  # not text, not hex
         return False
-
-
-def _is_postgres_recorder(recorder: Any) -> bool:
-    if "eventsourcing.postgres" not in type(recorder).__module__:
-        return False  # not imported: psycopg is only needed on PostgreSQL
-    from eventsourcing.postgres import PostgresApplicationRecorder
-
-    return type(recorder) is PostgresApplicationRecorder
 
 
 def _postgres_chunks(recorder: Any, chunk: int) -> Iterator[list[Row]]:

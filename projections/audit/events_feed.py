@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper
 
 from domain.errors import InvalidInput
+from domain.personal import personal_fields
 from projections.storage.database import Database
 from projections.merkle_log.store import create_tables, leaves_for_notifications
 from projections.read_models.queries.paging import MAX_LIMIT, Page
@@ -74,7 +75,7 @@ def masked_event(ledger: Any, notification: Any) -> dict[str, Any] | None:
         event = Mapper.to_domain_event(ledger.mapper, notification)
     except Exception:
         return None
-    personal = set(getattr(type(event), "personal_fields", ()))
+    personal = set(personal_fields(event))
     data: dict[str, Any] = {"type": type(event).__qualname__}
     for name, value in vars(event).items():
         data[name] = MASK if name in personal and value is not None else plain(value)

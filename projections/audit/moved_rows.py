@@ -54,26 +54,16 @@ def reclassify_moves(
             events.take()
         here = events.take() if (event := events.peek()) is not None and event.id == notification_id else None
         for suspect in suspects:
-            if suspect.position == index or len(matches[suspect.position]) >= RECLASSIFIED:
+            moved = matches[suspect.position]
+            if suspect.position == index or len(moved) >= RECLASSIFIED:
                 continue
-            whole_row = leaf_bytes_from_digest(
-                notification_id, suspect.originator_id, suspect.originator_version,
-                suspect.topic, suspect.state_sha256,
-            )
-            if leaf_hash(whole_row) == stored:
-                matches[suspect.position].append((index, (
+            if _sealed_as(stored, suspect, notification_id, suspect):
+                moved.append((index, (
                     f"the event stored under id {suspect.notification_id} was sealed at position "
                     f"{index} (event id {notification_id}): rows are in another order"
                 )))
-                continue
-            if here is None:
-                continue
-            contents_only = leaf_bytes_from_digest(
-                notification_id, here.originator_id, here.originator_version,
-                suspect.topic, suspect.state_sha256,
-            )
-            if leaf_hash(contents_only) == stored:
-                matches[suspect.position].append((index, (
+            elif here is not None and _sealed_as(stored, suspect, notification_id, here):
+                moved.append((index, (
                     f"the state and topic stored here were sealed at position {index} "
                     f"(event id {notification_id}): contents were swapped, moved or copied"
                 )))
@@ -90,6 +80,17 @@ def reclassify_moves(
         if p.kind == CHANGED and p.checkpoint is None and p.position in found else p
         for p in report.problems
     ]
+
+
+def _sealed_as(stored: bytes, suspect: Suspect, notification_id: int, identity: Any) -> bool:
+    """Whether `stored` is the leaf of the suspect's topic and state under `identity`'s
+    originator id and version: the suspect's own (a whole row moved) or the row's found at
+    this position (contents moved between two identities)."""
+    leaf = leaf_bytes_from_digest(
+        notification_id, identity.originator_id, identity.originator_version,
+        suspect.topic, suspect.state_sha256,
+    )
+    return leaf_hash(leaf) == stored
 
 
 class _Peekable(Generic[T]):

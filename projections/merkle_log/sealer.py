@@ -34,12 +34,12 @@ from projections.merkle_log.compact_range import CompactRange
 from projections.merkle_log.leaves import notification_leaf_hash
 from projections.merkle_log.sealed_state import Overtaken, SealedState, read_state, save_batch
 from projections.merkle_log.store import NODE_STRIDE, create_tables, latest_checkpoint, save_checkpoint
+from projections.storage.advisory_locks import advisory_key
 from projections.storage.database import Database
 from projections.storage.follower import (
     FollowingThread,
     LeaderLock,
     Progress,
-    advisory_key,
     keep_following,
     report_failure,
 )

@@ -15,12 +15,12 @@ from domain.access import AccessRequest
 from domain.disclosure import Disclosure
 from domain.tenant import Tenant
 from domain.vendor_read import VendorRead
-from domain.vocabulary import AccessLogOutcome as Outcome
+from domain.vocabulary import AccessLogOutcome
 from projections.read_models.base import Handler, Projection, Writer
 from projections.read_models.sealed_columns import ColumnSealer
 from projections.read_models.tables import ACCESS_LOG, micros
 
-OUTCOMES = tuple(outcome.value for outcome in Outcome)  # what a reader may filter by
+OUTCOMES = tuple(outcome.value for outcome in AccessLogOutcome)  # what a reader may filter by
 # The detail of a vendor's read justified by the subject's request rather than a reason.
 ANSWERING_REQUEST = "to answer the subject's request"
 PURGE_DETAIL = (
@@ -61,19 +61,20 @@ class AccessLog(Projection):
     def _allowed(self, w: Writer, event: AccessRequest.AccessRecorded, position: int) -> None:
         w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor, event.action,
-            event.resource, str(event.originator_id), Outcome.ALLOWED, None,
+            event.resource, str(event.originator_id), AccessLogOutcome.ALLOWED, None,
         ))
 
     def _refused(self, w: Writer, event: AccessRequest.AccessRefused, position: int) -> None:
         w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor, event.action,
-            event.resource, str(event.originator_id), Outcome.REFUSED, event.refusal,
+            event.resource, str(event.originator_id), AccessLogOutcome.REFUSED, event.refusal,
         ))
 
     def _disclosed(self, w: Writer, event: Disclosure.Recorded, position: int) -> None:
         w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor, "disclose",
-            event.recipient, None, Outcome.DISCLOSED, f"{event.legal_basis}: {event.reference}",
+            event.recipient, None, AccessLogOutcome.DISCLOSED,
+            f"{event.legal_basis}: {event.reference}",
         ))
 
     def _read_by_vendor(self, w: Writer, event: VendorRead.Recorded, position: int) -> None:
@@ -84,7 +85,8 @@ class AccessLog(Projection):
         w.insert(ACCESS_LOG, _entry(
             position, str(event.tenant_id), micros(event.timestamp), event.actor,
             f"read {event.what}", f"subjects/{sid}",
-            None if event.request_id is None else str(event.request_id), Outcome.VENDOR_READ,
+            None if event.request_id is None else str(event.request_id),
+            AccessLogOutcome.VENDOR_READ,
             None if event.reason is not None else ANSWERING_REQUEST, sid,
             self.sealer.seal(sid, ACCESS_LOG.name, (position,), "reason", event.reason),
         ))
@@ -93,5 +95,5 @@ class AccessLog(Projection):
         tenant_id = str(event.originator_id)
         w.insert(ACCESS_LOG, _entry(
             position, tenant_id, micros(event.timestamp), event.actor, "purge",
-            f"tenants/{tenant_id}", None, Outcome.PURGED, PURGE_DETAIL,
+            f"tenants/{tenant_id}", None, AccessLogOutcome.PURGED, PURGE_DETAIL,
         ))

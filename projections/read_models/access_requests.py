@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.access import TERMINATION_ENDED, AccessRequest
 from domain.tenant import Tenant
-from domain.vocabulary import AccessRequestStatus as Status
+from domain.vocabulary import AccessRequestStatus
 from domain.vocabulary import Scope
 from projections.read_models.base import Handler, Projection, Row, Writer
 from projections.read_models.sealed_columns import ColumnSealer
@@ -73,7 +73,8 @@ class AccessRequests(Projection):
             "resources": json.dumps(list(event.resources)),
             "reason": self.sealer.seal(tid, ACCESS_REQUESTS.name, (rid,), "reason", event.reason),
             "ticket": event.ticket, "duration_minutes": event.duration_minutes,
-            "status": Status.PENDING, "requested_at": at, "expires_at": micros(event.expires_at),
+            "status": AccessRequestStatus.PENDING, "requested_at": at,
+            "expires_at": micros(event.expires_at),
             "approver": None, "granted_scope": None, "granted_resources": None,
             "valid_until": None, "decided_at": None, "updated_at": at, "position": position,
             "decided_by": None, "tenancy": event.tenancy,
@@ -87,23 +88,27 @@ class AccessRequests(Projection):
         rid = str(event.originator_id)
         at = micros(event.timestamp)
         w.update(ACCESS_REQUESTS, (rid,), {
-            "status": Status.APPROVED, "approver": event.approver, "granted_scope": event.scope,
+            "status": AccessRequestStatus.APPROVED, "approver": event.approver,
+            "granted_scope": event.scope,
             "granted_resources": json.dumps(list(event.resources)),
             "valid_until": micros(event.valid_until), "decided_at": at, "updated_at": at,
             "decided_by": event.approver,
         })
         self._history_without_reason(
-            w, event, position, Status.APPROVED, event.approver,
+            w, event, position, AccessRequestStatus.APPROVED, event.approver,
             f"{event.scope} on {', '.join(event.resources)} for {event.duration_minutes} minutes",
         )
 
     def _closed_with_reason(self, w: Writer, event: Any, position: int) -> None:
         rid, tid = str(event.originator_id), str(event.tenant_id)
-        status = Status.DENIED if isinstance(event, AccessRequest.Denied) else Status.REVOKED
+        status = (
+            AccessRequestStatus.DENIED if isinstance(event, AccessRequest.Denied)
+            else AccessRequestStatus.REVOKED
+        )
         at = micros(event.timestamp)
         # Only a denial is a decision: a revocation leaves the approval's `decided_at`, but
         # who ended it is who decided its fate last.
-        decided = {"decided_at": at} if status == Status.DENIED else {}
+        decided = {"decided_at": at} if status == AccessRequestStatus.DENIED else {}
         w.update(ACCESS_REQUESTS, (rid,), {
             "status": status, "updated_at": at, "decided_by": event.actor, **decided,
         })
@@ -111,7 +116,10 @@ class AccessRequests(Projection):
 
     def _timed_out(self, w: Writer, event: Any, position: int) -> None:
         rid = str(event.originator_id)
-        status = Status.EXPIRED if isinstance(event, AccessRequest.Expired) else Status.ENDED
+        status = (
+            AccessRequestStatus.EXPIRED if isinstance(event, AccessRequest.Expired)
+            else AccessRequestStatus.ENDED
+        )
         w.update(ACCESS_REQUESTS, (rid,), {"status": status, "updated_at": micros(event.timestamp)})
         self._history_without_reason(w, event, position, status, None, None)
 
@@ -120,10 +128,10 @@ class AccessRequests(Projection):
     ) -> None:
         at = micros(event.timestamp)
         w.update(ACCESS_REQUESTS, (str(event.originator_id),), {
-            "status": Status.ENDED, "updated_at": at, "decided_by": event.actor,
+            "status": AccessRequestStatus.ENDED, "updated_at": at, "decided_by": event.actor,
         })
         self._history_without_reason(
-            w, event, position, Status.ENDED, event.actor, TERMINATION_ENDED
+            w, event, position, AccessRequestStatus.ENDED, event.actor, TERMINATION_ENDED
         )
 
     def _used(self, w: Writer, event: AccessRequest.AccessRecorded, position: int) -> None:
@@ -131,10 +139,11 @@ class AccessRequests(Projection):
             return  # a read leaves the grant as it was; the access log has it
         rid, tid = str(event.originator_id), str(event.tenant_id)
         w.update(ACCESS_REQUESTS, (rid,), {
-            "status": Status.USED, "updated_at": micros(event.timestamp),
+            "status": AccessRequestStatus.USED, "updated_at": micros(event.timestamp),
         })
         self._history(
-            w, event, position, tid, Status.USED, event.actor, f"{event.action} {event.resource}"
+            w, event, position, tid, AccessRequestStatus.USED, event.actor,
+            f"{event.action} {event.resource}",
         )
 
     def _tenant_purged(self, w: Writer, event: Tenant.Purged, position: int) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from eventsourcing.utils import get_topic
 
-from projections.read_models.tables import Table
+from projections.storage.tables import Table
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]

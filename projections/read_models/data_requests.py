@@ -9,7 +9,7 @@ from domain.data_request import DataRequest
 from domain.subject import Subject
 from domain.tenant import Tenant
 from domain.vocabulary import DataRequestKind
-from domain.vocabulary import DataRequestStatus as Status
+from domain.vocabulary import DataRequestStatus
 from projections.read_models.base import Handler, Projection, Row, Writer
 from projections.read_models.sealed_columns import ColumnSealer
 from projections.read_models.tables import DATA_REQUESTS, micros
@@ -64,7 +64,7 @@ class DataRequests(Projection):
         w.insert(DATA_REQUESTS, {
             "id": rid, "subject_id": sid,
             "tenant_id": None if event.tenant_id is None else str(event.tenant_id),
-            "kind": event.kind, "channel": event.channel, "status": Status.RECEIVED,
+            "kind": event.kind, "channel": event.channel, "status": DataRequestStatus.RECEIVED,
             "received_at": micros(event.received_at) if event.received_at else at,
             "entered_at": at, "entered_by": event.actor, "due_at": micros(event.due_at), "overdue": 0,
             "identity_verified": 0, "extended_months": 0, "quote_amount_cents": None,
@@ -77,7 +77,10 @@ class DataRequests(Projection):
     def _verified(self, w: Writer, event: Any, position: int) -> None:
         # A request that was only received is now verified; a quoted one stays quoted.
         self._update(w, event, {"identity_verified": 1})
-        self._update(w, event, {"status": Status.VERIFIED}, where={"status": Status.RECEIVED})
+        self._update(
+            w, event, {"status": DataRequestStatus.VERIFIED},
+            where={"status": DataRequestStatus.RECEIVED},
+        )
 
     def _extended(self, w: Writer, event: DataRequest.Extended, position: int) -> None:
         rid, sid = str(event.originator_id), str(event.subject_id)
@@ -88,26 +91,30 @@ class DataRequests(Projection):
 
     def _quoted(self, w: Writer, event: DataRequest.Quoted, position: int) -> None:
         self._update(w, event, {
-            "status": Status.QUOTED, "quote_amount_cents": event.amount_cents,
+            "status": DataRequestStatus.QUOTED, "quote_amount_cents": event.amount_cents,
             "quote_currency": event.currency,
         })
 
     def _quote_accepted(self, w: Writer, event: DataRequest.QuoteAccepted, position: int) -> None:
-        self._update(w, event, {"status": Status.QUOTE_ACCEPTED, "due_at": micros(event.due_at)})
+        self._update(w, event, {
+            "status": DataRequestStatus.QUOTE_ACCEPTED, "due_at": micros(event.due_at),
+        })
 
     def _closed(self, w: Writer, event: Any, position: int) -> None:
-        self._update(w, event, {"status": Status.DECLINED, "closed_at": micros(event.timestamp)})
+        self._update(w, event, {
+            "status": DataRequestStatus.DECLINED, "closed_at": micros(event.timestamp),
+        })
 
     def _fulfilled(self, w: Writer, event: DataRequest.Fulfilled, position: int) -> None:
         self._update(w, event, {
-            "status": Status.FULFILLED, "delivery_sha256": event.delivery_sha256,
+            "status": DataRequestStatus.FULFILLED, "delivery_sha256": event.delivery_sha256,
             "delivery_format": event.delivery_format, "closed_at": micros(event.timestamp),
         })
 
     def _rejected(self, w: Writer, event: DataRequest.Rejected, position: int) -> None:
         rid, sid = str(event.originator_id), str(event.subject_id)
         self._update(w, event, {
-            "status": Status.REJECTED,
+            "status": DataRequestStatus.REJECTED,
             "rejection_reason": self._seal(sid, rid, "rejection_reason", event.reason),
             "closed_at": micros(event.timestamp),
         })

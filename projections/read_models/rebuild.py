@@ -18,10 +18,11 @@ from typing import Any
 from projections.storage.database import Cursor, Database
 from projections.storage.postgres import PostgresDatabase
 from projections.storage.sqlite import SqliteDatabase
+from projections.storage.tables import Table
 from projections.read_models.base import Projection
 from projections.read_models.runner import ProjectionRunner
 from projections.read_models.sealed_columns import ColumnSealer
-from projections.read_models.tables import TRACKING_TABLE, Table
+from projections.read_models.tables import TRACKING_TABLE
 
 Progress = Callable[[str, int], None]  # (read model, position reached)
 

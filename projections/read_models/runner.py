@@ -27,12 +27,12 @@ from projections.read_models.base import Projection
 from projections.read_models.batches import Batches
 from projections.read_models.failures import Failure, PositionWentBack
 from projections.read_models.tables import TRACKING_TABLE, create_tables
+from projections.storage.advisory_locks import advisory_key
 from projections.storage.database import Database
 from projections.storage.follower import (
     FollowingThread,
     LeaderLock,
     Progress,
-    advisory_key,
     keep_following,
     listen_and_drain,
     listen_target,

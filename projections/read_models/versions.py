@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from projections.read_models.tables import FAILURES_TABLE, TRACKING_TABLE, VERSIONS_TABLE
+from projections.storage import advisory_locks
 from projections.storage.database import Cursor, Database
-from projections.storage.postgres import DDL_LOCK
 
 log = logging.getLogger("ledger.projections")
 
@@ -41,7 +41,7 @@ def upgrade(db: Database, projections: Sequence[Any]) -> list[str]:
         return []  # the usual start: one read, no lock
     with db.transaction() as cur:
         if db.dialect == "postgresql":
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
+            advisory_locks.take(cur, advisory_locks.DDL_LOCK, transaction=True)
         cur.execute(f"SELECT name, version FROM {VERSIONS_TABLE}")
         changed = _changed(dict(cur.fetchall()), projections)  # another process may have
         cur.execute(f"SELECT name FROM {TRACKING_TABLE}")

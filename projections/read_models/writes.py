@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from projections.read_models.base import Among, Key, Row, Where
-from projections.read_models.tables import Table
 from projections.storage.database import Cursor, Params
+from projections.storage.tables import Table
 
 NUL, NUL_ESCAPE = "\x00", "\\u0000"
 

@@ -91,5 +91,6 @@ def _backend(database_url: str) -> ModuleType:
         if database_url.startswith(backend.URLS):
             return backend
     raise ValueError(
-        "LEDGER_DATABASE_URL must start with memory://, sqlite:/// or postgresql://"
+        f"LEDGER_DATABASE_URL must start with {sqlite.MEMORY_URL}, {sqlite.FILE_URL} or "
+        f"{postgres.URLS[0]}"
     )

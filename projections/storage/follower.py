@@ -13,8 +13,8 @@ needs to keep up with the log in a process of many lives here:
   warning line naming the error's class, never its message (a driver's message can quote SQL
   parameters); anything else is logged with its traceback.
 - `LeaderLock`: on PostgreSQL one process per consumer applies the log. It holds a session
-  advisory lock (`advisory_key`) for as long as its connection lives; the others stand by and
-  take over when that connection ends, as a killed holder's does.
+  advisory lock (projections/storage/advisory_locks.py) for as long as its connection lives;
+  the others stand by and take over when that connection ends, as a killed holder's does.
 - `listen_and_drain`: PostgreSQL's recorder sends `NOTIFY <table>` on every insert; a consumer
   that LISTENs wakes on each (and at least every `LISTEN_TIMEOUT`) and reads whatever is new.
   SQLite and memory cannot be subscribed to: there a consumer polls.
@@ -26,33 +26,35 @@ Each consumer keeps its own words and pauses: operators and their alerts know th
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from projections.storage import advisory_locks
+
 CONNECT_TIMEOUT = 5  # seconds: a consumer's own connection (the lock's, the LISTEN's)
 LISTEN_TIMEOUT = 0.25  # a LISTENing consumer drains at least this often, notified or not
 WAIT_SLICE = 0.05  # how often a waiting reader re-reads the position from the store
 
 
-def advisory_key(name: str) -> int:
-    """The PostgreSQL advisory lock key of `name`: the first 8 bytes of its SHA-256, a signed
-    64-bit integer. The lock is the database's own, so two ledgers on one server never meet."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """The classes of a refused, dropped or timed-out connection, a pool exhausted, a server
+    shutting down or starting up, or a transient conflict it asks to retry (deadlock,
+    serialization failure): psycopg files all of these under OperationalError; InterfaceError
+    is a connection used after it broke. The event store re-raises them as its own classes of
+    the same names."""
+    import psycopg
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    return (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError)
 
 
 def database_unreachable(error: BaseException) -> bool:
     """A refused, dropped or timed-out connection (psycopg's or the event store's own class of
     it): what a restart or failover looks like from here, not a bug."""
-    import psycopg
-    from eventsourcing.persistence import InterfaceError, OperationalError
-
-    return isinstance(
-        error, (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError)
-    )
+    return isinstance(error, unreachable_errors())
 
 
 def report_failure(log: logging.Logger, error: Exception, failed: str, paused: str = "") -> None:
@@ -127,8 +129,7 @@ class LeaderLock:
 
     def try_on(self, conn: Any) -> bool:
         """Take it on `conn` (an autocommit session) if it is free."""
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
-        return bool(row and row[0])
+        return advisory_locks.take(conn, self.key, wait=False)
 
     def await_turn(
         self, conn: Any, stop: threading.Event, retry: float, standing_by: Callable[[], None]

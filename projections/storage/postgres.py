@@ -6,19 +6,15 @@ library's events are in the same database, on a pool of its own.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from projections.storage import advisory_locks
 from projections.storage.database import Database, Params
 
 URLS = ("postgresql://", "postgres://")
-# The transaction-scoped advisory lock of every change to the tables' shape (`executescript`,
-# and a read model's upgrade, projections.read_models.versions): processes starting at the
-# same moment take turns rather than race on the catalogue.
-DDL_LOCK = 7462
 
 
 class PostgresDatabase(Database):
@@ -63,7 +59,7 @@ class PostgresDatabase(Database):
     def executescript(self, ddl: str) -> None:
         with self.pool.connection() as conn:
             with conn.transaction():
-                conn.execute(f"SELECT pg_advisory_xact_lock({DDL_LOCK})")
+                advisory_locks.take(conn, advisory_locks.DDL_LOCK, transaction=True)
                 for statement in (s.strip() for s in ddl.split(";")):
                     if statement:
                         conn.execute(statement)
@@ -75,17 +71,16 @@ class PostgresDatabase(Database):
     def exclusive(self, name: str, wait: bool = True) -> Iterator[bool]:
         """One holder at a time across processes: a session advisory lock, on a connection
         of its own for as long as the block runs."""
-        key = int.from_bytes(hashlib.sha256(f"compliance-ledger {name}".encode()).digest()[:8],
-                             "big", signed=True)
-        with self.pool.connection() as conn:
-            function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
-            row = conn.execute(f"SELECT {function}(%s)", (key,)).fetchone()
-            got = wait or bool(row[0])
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        key = advisory_locks.advisory_key(advisory_locks.EXCLUSIVE_PREFIX + name)
+        with self.advisory_lock(key, wait) as got:
+            yield got
+
+    @contextmanager
+    def advisory_lock(self, key: int, wait: bool = True) -> Iterator[bool]:
+        """The session advisory lock `key` (projections/storage/advisory_locks.py) on a pooled
+        connection held for the block; yields whether it was taken."""
+        with self.pool.connection() as conn, advisory_locks.held(conn, key, wait=wait) as got:
+            yield got
 
     def close(self) -> None:
         self.pool.close()

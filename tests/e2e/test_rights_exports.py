@@ -9,15 +9,19 @@ import csv
 import hashlib
 import io
 import json
+import time
 import zipfile
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
 from api.services.sweep import sweep
-from tests.e2e.conftest import Api, User, created, fields_named, ok, problem
+from domain.clock import MovableClock
+from tests.conftest import make_settings
+from tests.e2e.conftest import Api, User, created, fields_named, ok, open_api, problem
 
 NAME, EMAIL = "Zoë Jansen", "zoe@example.org"
 KINDS = ["profile", "profile_history", "consents", "requests", "disclosures", "accesses"]
@@ -266,8 +270,30 @@ def test_the_kept_copy_is_sealed_goes_after_30_days_and_the_sweep_deletes_it(sql
     api.clock.move(days=30, seconds=1)
 
     problem(officer.get(delivery["delivery"]["url"]), 410)
-    assert sweep(api.ledger, api.app.state.read).forgotten_deliveries == 1
-    assert sweep(api.ledger, api.app.state.read).forgotten_deliveries == 0
+    kept = api.app.state.container.delivered_files
+    assert sweep(api.ledger, api.app.state.read, delivered_files=kept).forgotten_deliveries == 1
+    assert sweep(api.ledger, api.app.state.read, delivered_files=kept).forgotten_deliveries == 0
+
+
+def test_the_sweep_a_running_ledger_does_by_itself_deletes_a_kept_copy_past_its_30_days(
+    tmp_path: Path, clock: MovableClock
+) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path}/ledger.sqlite", tmp_path / "var", poll_interval_ms=10,
+        sweep_interval_seconds=0.05,
+    )
+    for api in open_api(settings, clock):
+        made = zoe_with_a_history(api)
+        officer = api.user("officer", "olga")
+        ok(officer.post(f"/v1/requests/{made['request']}/fulfil", json={"format": "json"}))
+        db = api.app.state.stores.db
+        assert db.fetchall("SELECT 1 FROM delivered_exports") == [(1,)]
+
+        api.clock.move(days=30, seconds=1)
+        deadline = time.monotonic() + 10
+        while db.fetchall("SELECT 1 FROM delivered_exports") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert db.fetchall("SELECT 1 FROM delivered_exports") == [], "the kept copy is still there"
 
 
 def test_every_consent_decision_has_an_iso_27560_receipt_for_the_officer_and_auditor(

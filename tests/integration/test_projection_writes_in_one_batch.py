@@ -18,7 +18,7 @@ import pytest
 from projections.read_models import writes as projection
 from projections.storage.database import Database, open_database
 from projections.read_models.writes import Writes
-from projections.read_models.tables import Table
+from projections.storage.tables import Table
 
 ITEMS = Table(
     "test_batch_items",

@@ -15,7 +15,8 @@ from domain.tenant import Tenant
 from projections.read_models.base import Handler, Projection
 from projections.read_models.writes import Writes
 from projections.read_models.runner import ProjectionRunner
-from projections.read_models.tables import VERSIONS_TABLE, Table
+from projections.read_models.tables import VERSIONS_TABLE
+from projections.storage.tables import Table
 from tests.conftest import make_settings
 
 NOTES_V1 = Table(

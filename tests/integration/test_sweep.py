@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from api.services.sweep import ACTOR, start_sweeper, sweep
+from api.services.sweep import ACTOR, due_from_events, start_sweeper, sweep
 from api.services.unsubscribe import UnsubscribeLinkInvalid, unsubscribe
 from api.bootstrap import Stores
 from domain.access import AccessRequest
@@ -221,6 +221,40 @@ def test_the_background_sweeper_expires_what_falls_due_while_the_server_runs() -
     assert not thread.is_alive()
 
 
+def test_the_background_sweeper_deletes_kept_exports_through_the_store_it_is_given(
+    stores: Stores, clock: MovableClock
+) -> None:
+    """The sweep makes no store of its own: `ledger serve` and `ledger worker` hand it the
+    container's (api/bootstrap.py `Container.delivered_files`)."""
+    from api.services.delivered_files import DeliveredFiles
+    from api.services.export_formats import Export
+
+    ledger = stores.ledger
+    subject = ledger.register_subject("Ann", "ann@example.org", "app").aggregate
+    request = ledger.receive_data_request(subject.id, "access", "email", "officer").aggregate
+    files = DeliveredFiles(stores.db, stores.keys, clock)
+    export = Export(b'{"name": "Ann"}', "application/json", "ann.json", "json")
+    files.keep(request.id, subject.id, export)
+    clock.move(days=30, seconds=1)
+    asked: list[int] = []
+
+    def delivered_files() -> DeliveredFiles:
+        asked.append(1)
+        return files
+
+    thread, stop = start_sweeper(ledger, None, 0.01, delivered_files=delivered_files)
+    try:
+        for _ in range(500):  # bounded: at most a few seconds
+            if not files.rows.subjects():
+                break
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+    assert files.rows.subjects() == [] and asked
+
+
 def test_with_the_read_models_caught_up_the_sweep_finds_the_same_work_and_then_none(
     stores: Stores, settings, clock: MovableClock
 ) -> None:
@@ -251,6 +285,45 @@ def test_with_the_read_models_caught_up_the_sweep_finds_the_same_work_and_then_n
     )
     assert second.changes == 0
     assert all(not ids for ids in read.read_models.due_for_sweep(clock.now()).values())
+
+
+def test_the_event_log_and_the_read_models_find_the_same_work_on_each_side_of_every_deadline(
+    stores: Stores, clock: MovableClock
+) -> None:
+    """What is due is the aggregates' rule (`due_from_events` asks them) and the read models'
+    SQL with domain/deadlines.py's cut-offs: a microsecond before, at, and after each
+    deadline and time limit, both find the same items."""
+    from projections.read_models.read_side import open_read_side
+
+    ledger = stores.ledger
+    tenant = ledger.open_tenant("Acme", "officer").aggregate
+    leaving = ledger.open_tenant("Leaving", "officer").aggregate
+    subject = ledger.register_subject("Ann", "ann@example.org", "app", tenant.id).aggregate
+    pending = ledger.request_access(tenant.id, "staff-1", "read", ["orders"], "t").aggregate
+    asked = ledger.request_access(tenant.id, "staff-2", "read", ["orders"], "t").aggregate
+    granted = ledger.approve_access(asked.id, "customer-1", duration_minutes=60).aggregate
+    ledger.request_access(leaving.id, "staff-1", "read", ["orders"], "t")
+    request = ledger.receive_data_request(subject.id, "access", "email", "officer").aggregate
+    incident = ledger.report_incident("Leak", "bucket", "low", [tenant.id], "officer").aggregate
+    terminated = ledger.terminate_tenant(leaving.id, "officer").aggregate
+    read = open_read_side(ledger, stores.db, stores.keys, stores.keys.derivation_root(),
+                          clock=clock, run_projections=False)
+    read.runner.catch_up()
+    tick = timedelta(microseconds=1)
+
+    edges = (pending.expires_at, granted.valid_until, request.due_at,
+             incident.authority_due_at, terminated.purge_after)
+    for edge in edges:
+        for moment in (edge - tick, edge, edge + tick):
+            from_events = {k: set(ids) for k, ids in due_from_events(ledger, moment).items()}
+            from_sql = {k: set(ids) for k, ids in
+                        read.read_models.due_for_sweep(moment).items()}
+            assert from_events == from_sql, moment
+    # A deadline is met at its very moment; a time limit has run out at its very moment.
+    assert request.id not in due_from_events(ledger, request.due_at)["overdue_requests"]
+    assert request.id in due_from_events(ledger, request.due_at + tick)["overdue_requests"]
+    assert granted.id in due_from_events(ledger, granted.valid_until)["end_grants"]
+    assert pending.id in due_from_events(ledger, pending.expires_at)["expire_requests"]
 
 
 def test_ledger_worker_with_sweep_expires_what_falls_due_and_stops_cleanly(tmp_path) -> None:

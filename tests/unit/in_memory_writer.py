@@ -21,7 +21,8 @@ from eventsourcing.domain import Aggregate
 from domain.ledger.keys import InMemoryKeyStore
 from projections.read_models.base import Among, Key, Projection, Row, Where, Writer
 from projections.read_models.sealed_columns import ColumnSealer
-from projections.read_models.tables import Table, moment
+from projections.read_models.tables import moment
+from projections.storage.tables import Table
 
 
 class DuplicateKey(Exception):

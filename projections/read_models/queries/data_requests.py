@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.deadlines import overdue_before
-from domain.vocabulary import DATA_REQUEST_CLOSED as CLOSED
+from domain.vocabulary import DATA_REQUEST_CLOSED
 from projections.read_models.queries.base import Queries, filters
 from projections.read_models.queries.paging import DEFAULT_LIMIT, Page, keyset_page
 from projections.read_models.tables import micros, moment
@@ -22,7 +22,8 @@ _SEALED = ("details", "extension_reason", "rejection_reason")
 # Still open and past its due time, or marked so (domain/deadlines.py `is_past`): in SQL, with
 # the closed statuses and the cut-off as parameters.
 _OVERDUE = (
-    f"(status NOT IN ({', '.join(['%s'] * len(CLOSED))}) AND (overdue = 1 OR due_at < %s))"
+    f"(status NOT IN ({', '.join(['%s'] * len(DATA_REQUEST_CLOSED))}) "
+    "AND (overdue = 1 OR due_at < %s))"
 )
 
 
@@ -52,7 +53,7 @@ class DataRequestQueries(Queries):
         )
         if overdue is not None:
             where.append(_OVERDUE if overdue else f"NOT {_OVERDUE}")
-            params += [*CLOSED, micros(overdue_before(self.clock.now()))]
+            params += [*DATA_REQUEST_CLOSED, micros(overdue_before(self.clock.now()))]
         return keyset_page(
             self.db, _COLUMNS, "data_requests", where, params, after, limit,
             order=("due_at", "position"), descending=False, item=self._data_request_item,
@@ -62,7 +63,7 @@ class DataRequestQueries(Queries):
         (rid, subject_id, tenant_id, kind, channel, status, received_at, due_at, overdue,
          verified, extended, amount, currency, sha256, fmt, closed_at, updated_at,
          position, entered_at, entered_by, erasure_final_at) = row
-        is_open = status not in CLOSED
+        is_open = status not in DATA_REQUEST_CLOSED
         cut_off = micros(overdue_before(self.clock.now()))
         return {
             "id": rid, "subject_id": subject_id, "tenant_id": tenant_id, "kind": kind,

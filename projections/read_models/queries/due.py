@@ -16,7 +16,7 @@ from uuid import UUID
 
 from domain.deadlines import lapsed_before, overdue_before
 from domain.vocabulary import ACCESS_REQUEST_IN_FORCE, DATA_REQUEST_CLOSED, TenantStatus
-from domain.vocabulary import AccessRequestStatus as Status
+from domain.vocabulary import AccessRequestStatus
 from projections.read_models.queries.base import Queries, checked_micros
 
 
@@ -43,10 +43,10 @@ class DueQueries(Queries):
                 "ORDER BY r.position", *ACCESS_REQUEST_IN_FORCE, TenantStatus.ACTIVE),
             "expire_requests": ids(
                 "SELECT id FROM access_requests WHERE status = %s AND expires_at < %s "
-                "ORDER BY position", Status.PENDING, lapsed),
+                "ORDER BY position", AccessRequestStatus.PENDING, lapsed),
             "end_grants": ids(
                 "SELECT id FROM access_requests WHERE status = %s AND valid_until < %s "
-                "ORDER BY position", Status.APPROVED, lapsed),
+                "ORDER BY position", AccessRequestStatus.APPROVED, lapsed),
             "purge_tenants": ids(
                 "SELECT id FROM tenants WHERE status = %s AND purge_after < %s "
                 "ORDER BY position", TenantStatus.TERMINATED, missed),

@@ -160,6 +160,13 @@ class IncidentSeverity(StrEnum):
     CRITICAL = "critical"
 
 
+class Recipient(StrEnum):
+    """Who an incident's notification went to: one affected customer, or the authority."""
+
+    CUSTOMER = "customer"
+    AUTHORITY = "authority"
+
+
 class LegalBasis(StrEnum):
     """Why a tenant's data was disclosed to a third party: nothing else allows it."""
 

@@ -16,10 +16,10 @@ from api.schemas.incidents import (
     IncidentOut,
     NotificationCreate,
     NotificationRecorded,
-    Recipient,
 )
 from api.services.visibility import not_found, tenant_in_view
 from domain.errors import NotFound
+from domain.vocabulary import Recipient
 
 router = APIRouter(
     prefix="/v1/incidents", tags=["incidents"], route_class=IdempotentRoute,

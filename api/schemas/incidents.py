@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas.base import Body, Moment, Position, body_config, examples, one_of
 from api.schemas.tenants import TENANT_ID
-from domain.vocabulary import IncidentSeverity
+from domain.vocabulary import IncidentSeverity, Recipient
 
 INCIDENT_ID = "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"
 OVERDUE = "the authority was not told within the 72 hours: not yet and past them, or told late"
-
-
-class Recipient(StrEnum):
-    """Who an incident's notification went to: one affected customer, or the authority."""
-
-    CUSTOMER = "customer"
-    AUTHORITY = "authority"
 
 
 class IncidentCreate(Body):

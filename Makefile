@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/ledger serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
+	if [ ! -d tests/idp/node_modules ] && command -v npm > /dev/null; then npm ci --prefix tests/idp --no-audit --no-fund --loglevel=error; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

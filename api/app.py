@@ -24,7 +24,8 @@ from api import logging_setup
 from api.bootstrap import Container, build
 
 from api.http import problems
-from api.http.auth import TokenVerifier
+from api.http.auth import verifier_from_settings
+from api.http.protected_resource import document_identity
 from api.http import docs_pages
 from api.http.openapi_edges import document_edges
 from api.http.query_parameters import StrictQueryRoute
@@ -42,6 +43,7 @@ from api.routers import (
     health,
     incidents,
     privacy,
+    protected_resource,
     subjects,
     tenants,
     unsubscribe,
@@ -126,7 +128,8 @@ class _Guard:
 _ROUTERS = (
     health.router, tenants.router, subjects.router, consents.router, data_requests.router,
     access_requests.router, access_log.router, disclosures.router, incidents.router,
-    consent_batch.router, audit.router, unsubscribe.router, privacy.router, portal_router,
+    consent_batch.router, audit.router, unsubscribe.router, privacy.router,
+    protected_resource.router, portal_router,
 )
 # Tried first when a request is matched to its route: every route tried costs a regular
 # expression, and consent writes and checks are most of the traffic. No other router has a
@@ -153,7 +156,7 @@ def create_app(
     try:
         logging_setup.install_redaction(logging_setup.known_secrets(settings))
         idempotency = container.idempotency()  # its table, at start
-        verifier = TokenVerifier.from_settings(settings)
+        verifier = verifier_from_settings(settings)
     except BaseException:
         container.close()
         raise
@@ -205,6 +208,7 @@ def create_app(
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(problems.openapi_components())
             document_edges(schema)
+            document_identity(schema, settings)
             app.openapi_schema = schema
         return app.openapi_schema
 

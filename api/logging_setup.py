@@ -83,6 +83,8 @@ def known_secrets(settings: Settings) -> list[str]:
         text = kek.read_text().strip()
         found += [text, base64.b64decode(text).hex()]
     found.append(keyfiles.auth_secret(settings))
+    if settings.oidc_portal_client_secret is not None:
+        found.append(settings.oidc_portal_client_secret.get_secret_value())
     if settings.signing_key is not None:
         pem = settings.signing_key.get_secret_value()
     else:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
+from uuid import UUID
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.vocabulary import Role
+
+# HS256 is as strong as its secret: RFC 7518 §3.2 asks for a key at least as long as the hash.
+SHORTEST_AUTH_SECRET_BYTES = 32
+# Comma- or space-separated in the environment: LEDGER_OIDC_ISSUER="https://a,https://b".
+WordList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -32,9 +41,63 @@ class Settings(BaseSettings):
         7, ge=1, description="a KEK is destroyed once this many newer epochs exist: how old a "
         "backup can be and still be read; erasures become final after about this many epochs",
     )
-    auth_secret: SecretStr | None = Field(None, description="HS256 secret for bearer tokens")
+    auth_secret: SecretStr | None = Field(
+        None, description="HS256 secret for the ledger's own bearer tokens (32 bytes or more); "
+        "unset: generated into <data_dir>/auth.secret",
+    )
     auth_public_key: str | None = Field(
         None, description="PEM public key: when set, tokens are RS256 from an identity provider"
+    )
+    max_token_ttl: int = Field(
+        86400, gt=0, description="seconds: a provider's token that lives longer (exp - iat, or "
+        "exp - now without iat) is refused",
+    )
+    # OpenID Connect (docs/identity.md): with an issuer set, bearer tokens come from it.
+    oidc_issuer: WordList = Field(
+        [], description="issuer URLs whose tokens are accepted (comma-separated); unset: the "
+        "ledger's own HS256 tokens",
+    )
+    oidc_audience: str | None = Field(
+        None, description="what a provider's token must name in `aud` to be accepted here"
+    )
+    oidc_role_claim: str = Field(
+        "roles", description="dotted path of the claim holding the role: roles, groups, "
+        "realm_access.roles",
+    )
+    oidc_role_map: dict[str, Role] = Field(
+        {}, description='JSON: provider value -> role, e.g. {"Ledger.Staff": "staff"}; '
+        "empty: the values must be the role names themselves",
+    )
+    oidc_tenant_claim: str = Field(
+        "tenant", description="dotted path of the claim naming a customer's tenant or organisation"
+    )
+    oidc_tenant_map: dict[str, UUID] = Field(
+        {}, description="JSON: the provider's organisation id -> tenant id; empty: the claim "
+        "holds the tenant id",
+    )
+    oidc_actor_claim: str = Field("sub", description="the claim that names the caller")
+    oidc_scopes: WordList = Field(
+        [], description="scopes the provider grants for the ledger (announced in "
+        "/.well-known/oauth-protected-resource)",
+    )
+    oidc_keys_cache_seconds: float = Field(
+        300, gt=0, description="a provider's signing keys are fetched again after this long: "
+        "a removed key is refused at most this long after its removal",
+    )
+    oidc_keys_refetch_seconds: float = Field(
+        30, ge=0, description="shortest time between two fetches of a provider's keys for a "
+        "token signed with an unknown key",
+    )
+    oidc_portal_client_id: str | None = Field(
+        None, description="the portal's client at the provider: set, customers sign in there"
+    )
+    oidc_portal_client_secret: SecretStr | None = Field(None)
+    oidc_portal_issuer: str | None = Field(
+        None, description="which of the issuers the portal signs in with; default the first"
+    )
+    oidc_portal_scopes: str = Field("openid profile email")
+    oidc_session_check_seconds: float = Field(
+        300, gt=0, description="a portal session asks the provider again (refresh) this often",
     )
     signing_key: SecretStr | None = Field(None, description="Ed25519 private key (PEM)")
     public_url: str = Field("http://127.0.0.1:8000", description="base of links the ledger mints")
@@ -78,6 +141,65 @@ class Settings(BaseSettings):
         10.0, gt=0,
         description="`ledger serve`: a connection that has not sent its headers by then is closed",
     )
+
+    @field_validator("oidc_issuer", "oidc_scopes", mode="before")
+    @classmethod
+    def _words(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [word for word in value.replace(",", " ").split() if word]
+        return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuers_are_urls(cls, issuers: list[str]) -> list[str]:
+        for issuer in issuers:
+            if not issuer.startswith(("https://", "http://")):
+                raise ValueError(f"{issuer!r} is not an issuer URL (https://...)")
+        # Taken literally: `iss` must equal it byte for byte, trailing slash included (Auth0).
+        return issuers
+
+    @field_validator("auth_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value().encode()) < SHORTEST_AUTH_SECRET_BYTES:
+            raise ValueError(
+                f"LEDGER_AUTH_SECRET must be at least {SHORTEST_AUTH_SECRET_BYTES} bytes: a "
+                "shorter HS256 secret can be guessed offline from one token"
+            )
+        return secret
+
+    @model_validator(mode="after")
+    def _one_way_to_sign_in(self) -> "Settings":
+        if not self.oidc_issuer:
+            if self.oidc_portal_client_id:
+                raise ValueError("LEDGER_OIDC_PORTAL_CLIENT_ID needs LEDGER_OIDC_ISSUER")
+            return self
+        if not self.oidc_audience:
+            raise ValueError(
+                "LEDGER_OIDC_AUDIENCE must be set with LEDGER_OIDC_ISSUER: without it a token the "
+                "provider issued for any other application would be accepted"
+            )
+        if self.auth_public_key:
+            raise ValueError("set LEDGER_OIDC_ISSUER or LEDGER_AUTH_PUBLIC_KEY, not both")
+        if self.oidc_audience == self.oidc_portal_client_id:
+            raise ValueError(
+                "LEDGER_OIDC_AUDIENCE must not be the portal's client id: the portal's ID tokens "
+                "would then be taken as API tokens"
+            )
+        if self.oidc_portal_issuer and self.oidc_portal_issuer not in self.oidc_issuer:
+            raise ValueError("LEDGER_OIDC_PORTAL_ISSUER must be one of LEDGER_OIDC_ISSUER")
+        return self
+
+    @property
+    def portal_issuer(self) -> str | None:
+        """The provider customers sign into the portal with; None: they paste a token."""
+        if not self.oidc_portal_client_id:
+            return None
+        return self.oidc_portal_issuer or self.oidc_issuer[0]
+
+    @property
+    def uses_identity_provider(self) -> bool:
+        return bool(self.oidc_issuer)
 
 
 @lru_cache

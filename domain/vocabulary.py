@@ -12,6 +12,18 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+# Who acts
+class Role(StrEnum):
+    """The part a caller plays: vendor staff asking for access, a customer's administrator, a
+    privacy officer, one of the vendor's systems, an auditor. Each caller acts in exactly one."""
+
+    STAFF = "staff"
+    CUSTOMER = "customer"
+    OFFICER = "officer"
+    SYSTEM = "system"
+    AUDITOR = "auditor"
+
+
 # Consent
 class Purpose(StrEnum):
     INFO_MAIL = "info_mail"

@@ -19,6 +19,20 @@ COMMAND_GROUPS = (initialise, serve, tokens, projections, worker, audit, sweep, 
 @app.callback()
 def main() -> None:
     """Settings come from LEDGER_* environment variables or a .env file (see README)."""
+    from pydantic import ValidationError
+
+    from api.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as error:
+        # Refused before anything starts, each problem named by its variable.
+        for problem in error.errors():
+            where = "_".join(str(step) for step in problem["loc"]).upper()
+            name = f"LEDGER_{where}" if where else "settings"
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            typer.echo(f"Error: {name}: {message}", err=True)
+        raise typer.Exit(2) from None
 
 
 for group in COMMAND_GROUPS:

@@ -31,10 +31,14 @@ def serve(
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]Compliance Ledger[/bold] on {base} (store: {settings.database_url})")
     console.print(f"  API docs:  {base}/docs")
-    console.print("  a token:   .venv/bin/ledger token --role officer --actor olga")
-    console.print(
-        "             .venv/bin/ledger token --role customer --actor alice --tenant <id>"
-    )
+    if settings.uses_identity_provider:
+        console.print(f"  tokens:    from {', '.join(settings.oidc_issuer)} for the audience "
+                      f"{settings.oidc_audience} (docs/identity.md)")
+    else:
+        console.print("  a token:   .venv/bin/ledger token --role officer --actor olga")
+        console.print(
+            "             .venv/bin/ledger token --role customer --actor alice --tenant <id>"
+        )
     options: dict[str, Any] = {
         "factory": True, "host": host, "port": port, "workers": workers,
         "log_level": settings.log_level.lower(),

@@ -26,7 +26,8 @@ def token(
     from api.settings import get_settings
 
     settings = get_settings()
-    if not settings.auth_public_key:  # with RS256, mint_token itself says why it cannot
+    # With a provider or RS256, mint_token itself says why it cannot.
+    if not (settings.auth_public_key or settings.uses_identity_provider):
         try:
             keyfiles.existing_auth_secret(settings)
         except keyfiles.NoAuthSecret as error:

@@ -1,55 +1,47 @@
 """Bearer tokens: who is calling, in which role, for which tenant.
 
-HS256 with the configured (or generated) secret by default; RS256 with
-`LEDGER_AUTH_PUBLIC_KEY` when a real identity provider signs the tokens. `exp`, `sub` and
-`role` are required, and `tenant` for customers. Anything else is a 401: the algorithm list
-is fixed, so `alg: none` and a token signed for the other algorithm never pass.
+With `LEDGER_OIDC_ISSUER` set, tokens come from OpenID Providers (api/http/provider_tokens.py).
+Otherwise the ledger's own: HS256 with the configured (or generated) secret by default; RS256
+with `LEDGER_AUTH_PUBLIC_KEY` (one static key). `exp`, `sub` and `role` are required, and
+`tenant` for customers. Anything else is a 401: the algorithm list is fixed, so `alg: none`
+and a token signed for the other algorithm never pass.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from enum import StrEnum
+from typing import Protocol
 from uuid import UUID
 
 import jwt
 
+from domain.vocabulary import Role
+
+from api.http.callers import BadToken, Caller, KeysNeeded, ProviderUnreachable
+from api.http.claims import ClaimMapping
 from api import keyfiles
 from api.settings import Settings
 
-MAX_ACTOR_LENGTH = 200
+# The ledger's own tokens (`ledger token`) name the role in `role`, the tenant in `tenant`.
+OWN_CLAIMS = ClaimMapping(role_claim="role", tenant_claim="tenant", actor_claim="sub")
 # Verified tokens remembered per process: the few callers of a busy API (the vendor's systems)
 # send the same token on every request. Full: forgotten all at once, then learnt again.
 VERIFIED_CACHE_SIZE = 4096
 
 
-class Role(StrEnum):
-    STAFF = "staff"
-    CUSTOMER = "customer"
-    OFFICER = "officer"
-    SYSTEM = "system"
-    AUDITOR = "auditor"
+class Verifier(Protocol):
+    def verify(self, token: str, *, may_fetch: bool = False) -> Caller:
+        """The caller, or BadToken; KeysNeeded when it would have to fetch keys and may not;
+        ProviderUnreachable when it tried and could not."""
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated caller. `tenant` is set for customers only."""
+def verifier_from_settings(settings: Settings) -> Verifier:
+    if settings.uses_identity_provider:
+        from api.http.provider_tokens import ProviderTokenVerifier
 
-    actor: str
-    role: Role
-    tenant: UUID | None = None
-
-    @property
-    def key(self) -> str:
-        """One string per person, for tables keyed by caller (two IdPs' "alice" differ by role)."""
-        return f"{self.role.value}:{self.tenant or ''}:{self.actor}"
-
-
-class BadToken(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+        return ProviderTokenVerifier.from_settings(settings)
+    return TokenVerifier.from_settings(settings)
 
 
 @dataclass(frozen=True)
@@ -68,7 +60,8 @@ class TokenVerifier:
             return cls(settings.auth_public_key, "RS256")
         return cls(keyfiles.auth_secret(settings), "HS256")
 
-    def verify(self, token: str) -> Caller:
+    def verify(self, token: str, *, may_fetch: bool = False) -> Caller:
+        """The caller the token names, or BadToken. Never fetches anything: the key is here."""
         known = self._verified.get(token)
         # PyJWT counts a token as expired from `exp` on (int(exp) <= now); so does this.
         if known is not None and time.time() < known[1]:
@@ -98,29 +91,7 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise BadToken(f"the token is not valid: {error}") from None
         # PyJWT has checked `exp` (required) as `int(exp) <= now` means expired.
-        return _caller(claims), int(claims["exp"])
-
-
-def _caller(claims: dict[str, object]) -> Caller:
-    actor = claims.get("sub")
-    if not isinstance(actor, str) or not actor.strip() or len(actor) > MAX_ACTOR_LENGTH:
-        raise BadToken(f"the token's 'sub' must be a name of 1 to {MAX_ACTOR_LENGTH} characters")
-    if "\x00" in actor:
-        raise BadToken("the token's 'sub' contains a NUL character")
-    try:
-        role = Role(str(claims.get("role")))
-    except ValueError:
-        allowed = ", ".join(r.value for r in Role)
-        raise BadToken(f"the token's 'role' must be one of: {allowed}") from None
-    if role is not Role.CUSTOMER:
-        return Caller(actor, role)
-    tenant = claims.get("tenant")
-    if tenant is None:
-        raise BadToken("a customer's token must carry a 'tenant' claim")
-    try:
-        return Caller(actor, role, UUID(str(tenant)))
-    except ValueError:
-        raise BadToken("the token's 'tenant' claim must be a tenant id (UUID)") from None
+        return OWN_CLAIMS.caller(claims), int(claims["exp"])
 
 
 def mint_token(
@@ -132,6 +103,11 @@ def mint_token(
     With RS256 configured, the identity provider holds the private key and mints tokens;
     the ledger cannot.
     """
+    if settings.uses_identity_provider:
+        raise ValueError(
+            "LEDGER_OIDC_ISSUER is set: tokens come from your identity provider "
+            f"({', '.join(settings.oidc_issuer)}); the ledger mints none"
+        )
     if settings.auth_public_key:
         raise ValueError(
             "LEDGER_AUTH_PUBLIC_KEY is set: tokens come from your identity provider (RS256)"
@@ -151,3 +127,9 @@ def mint_token(
     elif tenant is not None:
         raise ValueError("only a customer's token carries a tenant")
     return jwt.encode(claims, keyfiles.auth_secret(settings), algorithm="HS256")
+
+
+__all__ = [
+    "BadToken", "Caller", "KeysNeeded", "ProviderUnreachable", "Role", "TokenVerifier",
+    "Verifier", "mint_token", "verifier_from_settings",
+]

@@ -21,7 +21,8 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.http.auth import BadToken, Caller, Role, TokenVerifier
+from api.http.auth import BadToken, Caller, KeysNeeded, ProviderUnreachable, Role, Verifier
+from api.http.protected_resource import protected_resource_url
 from api.http.read_waits import ReadWaits, beyond_the_last_event, reach
 from api.http.problems import ProblemException
 from api.settings import Settings
@@ -36,7 +37,8 @@ MAX_AUTHORIZATION_BYTES = 8 * 1024
 
 _bearer = HTTPBearer(
     auto_error=False,
-    description="`Authorization: Bearer <JWT>`; get one with `ledger token --role R --actor A`",
+    description="`Authorization: Bearer <JWT>`: with the ledger's own tokens, get one with "
+    "`ledger token --role R --actor A`; with an identity provider, from it (docs/identity.md)",
 )
 
 
@@ -54,26 +56,36 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def caller_from_request(request: Request, credentials: str | None) -> Caller:
+def _unauthorized(request: Request, detail: str, error: str | None = None) -> ProblemException:
+    challenge = "Bearer"
+    if request.app.state.settings.uses_identity_provider:
+        # RFC 9728 §5.1: where a client learns which providers and audience this ledger takes.
+        challenge += f' resource_metadata="{protected_resource_url(request.app.state.settings)}"'
+    if error:
+        challenge += f', error="{error}"' if "resource_metadata" in challenge else f' error="{error}"'
+    return ProblemException(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+async def caller_from_request(request: Request, credentials: str | None) -> Caller:
     header = request.headers.get("authorization")
     if header is not None and len(header) > MAX_AUTHORIZATION_BYTES:
-        raise ProblemException(
-            401, f"the Authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes; "
-            "send the bearer token alone",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        raise _unauthorized(
+            request, f"the Authorization header is longer than {MAX_AUTHORIZATION_BYTES} bytes; "
+            "send the bearer token alone", "invalid_token",
         )
     if credentials is None:
-        raise ProblemException(
-            401, "this needs a bearer token: Authorization: Bearer <JWT>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    verifier: TokenVerifier = request.app.state.token_verifier
+        raise _unauthorized(request, "this needs a bearer token: Authorization: Bearer <JWT>")
+    verifier: Verifier = request.app.state.token_verifier
     try:
-        return verifier.verify(credentials)
+        try:
+            return verifier.verify(credentials)
+        except KeysNeeded:
+            # The provider's keys must be fetched: network I/O, done in a worker thread.
+            return await run_in_threadpool(verifier.verify, credentials, may_fetch=True)
     except BadToken as error:
-        raise ProblemException(
-            401, error.detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        ) from None
+        raise _unauthorized(request, error.detail, "invalid_token") from None
+    except ProviderUnreachable as error:
+        raise ProblemException(503, error.detail, headers={"Retry-After": "30"}) from None
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -86,7 +98,9 @@ def allow(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     # Authenticates itself rather than through a dependency of its own: one dependency less to
     # solve on every request (FastAPI's solving is a good part of a request's time).
     async def gate(request: Request, credentials: Credentials) -> Caller:
-        caller = caller_from_request(request, credentials.credentials if credentials else None)
+        caller = await caller_from_request(
+            request, credentials.credentials if credentials else None
+        )
         if caller.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise ProblemException(403, f"a {caller.role.value} may not do this (only: {names})")
@@ -126,10 +140,11 @@ def caller_key(request: Request) -> str:
     """Who is asking, for per-caller limits: the token's caller; without a valid token, the
     client's address."""
     token = bearer_token(request)
-    if token is not None:
+    if token is not None and len(token) <= MAX_AUTHORIZATION_BYTES:
         try:
-            return caller_from_request(request, token).key
-        except ProblemException:
+            # Never fetches: by now the route's own check has verified the token (or not).
+            return request.app.state.token_verifier.verify(token).key
+        except (BadToken, KeysNeeded, ProviderUnreachable):
             pass
     return f"address:{request.client.host if request.client else 'unknown'}"
 

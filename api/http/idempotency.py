@@ -115,7 +115,7 @@ class IdempotentRoute(StrictQueryRoute):
             if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
                 return _key_problem(request, f"must be 1 to {MAX_KEY_LENGTH} printable characters")
             try:
-                caller = caller_from_request(request, bearer_token(request))
+                caller = await caller_from_request(request, bearer_token(request))
             except ProblemException:
                 return await handler(request)  # the route itself answers the 401
             body = await request.body()

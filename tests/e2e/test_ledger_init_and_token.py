@@ -80,3 +80,32 @@ def test_token_mints_once_init_has_made_the_secret_or_with_the_secret_configured
     )
     assert configured.returncode == 0, configured.stderr
     assert not (elsewhere / "var").exists()
+
+
+def test_serve_refuses_to_start_with_a_token_secret_shorter_than_32_bytes(tmp_path: Path) -> None:
+    refused = ledger(tmp_path, "serve", LEDGER_AUTH_SECRET="only-31-bytes-long-secret-here!")
+
+    assert refused.returncode == 2
+    assert "LEDGER_AUTH_SECRET: LEDGER_AUTH_SECRET must be at least 32 bytes" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "var").exists()
+
+
+def test_an_identity_provider_without_an_audience_is_refused_at_start(tmp_path: Path) -> None:
+    refused = ledger(tmp_path, "serve", LEDGER_OIDC_ISSUER="https://login.example.org")
+
+    assert refused.returncode == 2
+    assert "LEDGER_OIDC_AUDIENCE must be set" in refused.stderr
+
+
+def test_token_says_tokens_come_from_the_provider_when_one_is_configured(tmp_path: Path) -> None:
+    refused = ledger(
+        tmp_path, "token", "--role", "officer", "--actor", "olga",
+        LEDGER_OIDC_ISSUER="https://login.example.org", LEDGER_OIDC_AUDIENCE="api://ledger",
+    )
+
+    assert refused.returncode != 0
+    assert "tokens come from your identity provider (https://login.example.org)" in " ".join(
+        refused.stderr.split()
+    )
+    assert refused.stdout == ""

@@ -88,3 +88,18 @@ def test_a_process_started_before_any_key_exists_knows_the_token_secret_and_star
 
     assert _redacted(keyfiles.auth_secret(settings))
     assert not (settings.data_dir / keyfiles.SIGNING_KEY_FILE).exists()
+
+
+def test_the_portals_client_secret_at_the_identity_provider_is_taken_out_of_the_log(
+    tmp_path: Path
+) -> None:
+    client_secret = "portal-client-secret-" + os.urandom(12).hex()
+    settings = _settings(
+        tmp_path, oidc_issuer=["https://id.example.com/realms/ledger"],
+        oidc_audience="compliance-ledger-api", oidc_portal_client_id="ledger-portal",
+        oidc_portal_client_secret=SecretStr(client_secret),
+    )
+
+    install_redaction(known_secrets(settings))
+
+    assert _redacted(client_secret)

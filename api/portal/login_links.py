@@ -6,6 +6,9 @@ log, the browser history) cannot read the token out of it to call the API. The l
 expires after `ttl_seconds` (15 minutes by default) and can be used once: following it shows
 a confirmation page whose button logs in, so a mail scanner that fetches the URL spends
 nothing. At login the sealed token goes through the same checks as a pasted one.
+
+`seal`/`unseal` are the portal's one way to keep a secret out of sight: the provider sign-in
+keeps its tokens sealed by them too (api/portal/provider_sessions.py).
 """
 
 from __future__ import annotations
@@ -42,9 +45,26 @@ class LoginLink:
     expires_at: float
 
 
-def _key(settings: Settings) -> AESGCM:
+def _key(settings: Settings, purpose: bytes) -> AESGCM:
+    # One key per purpose: a value sealed for one use cannot be passed off as another's.
     secret = keyfiles.auth_secret(settings).encode()
-    return AESGCM(HKDF(hashes.SHA256(), 32, salt=None, info=_PURPOSE).derive(secret))
+    return AESGCM(HKDF(hashes.SHA256(), 32, salt=None, info=purpose).derive(secret))
+
+
+def seal(settings: Settings, purpose: bytes, plaintext: bytes, bound_to: bytes = b"") -> str:
+    """`plaintext` encrypted and authenticated (AES-GCM) under a key derived from the auth
+    secret for `purpose`; opens only with the same `bound_to` (say, the row it is kept in)."""
+    nonce = secrets.token_bytes(12)
+    return _b64(nonce + _key(settings, purpose).encrypt(nonce, plaintext, purpose + bound_to))
+
+
+def unseal(settings: Settings, purpose: bytes, sealed: str, bound_to: bytes = b"") -> bytes:
+    """What `seal` sealed; ValueError when it was altered, sealed otherwise or is malformed."""
+    try:
+        raw = _unb64(sealed)
+        return _key(settings, purpose).decrypt(raw[:12], raw[12:], purpose + bound_to)
+    except (InvalidTag, ValueError, TypeError):
+        raise ValueError("the sealed value is not genuine") from None
 
 
 def _b64(data: bytes) -> str:
@@ -73,9 +93,8 @@ def mint_login_link(settings: Settings, token: str, ttl_seconds: int = 900) -> s
         {"token": token, "exp": expires_at, "id": secrets.token_urlsafe(16)},
         separators=(",", ":"),
     ).encode()
-    nonce = secrets.token_bytes(12)
-    sealed = nonce + _key(settings).encrypt(nonce, payload, _PURPOSE)
-    return f"{settings.public_url.rstrip('/')}/portal/login?{urlencode({'link': _b64(sealed)})}"
+    sealed = seal(settings, _PURPOSE, payload)
+    return f"{settings.public_url.rstrip('/')}/portal/login?{urlencode({'link': sealed})}"
 
 
 def open_login_link(settings: Settings, link: str, now: float | None = None) -> LoginLink:
@@ -83,10 +102,10 @@ def open_login_link(settings: Settings, link: str, now: float | None = None) -> 
     if not link or len(link) > MAX_LINK_CHARS:
         raise InvalidLoginLink("the login link is malformed")
     try:
-        sealed = _unb64(link)
-        payload = json.loads(_key(settings).decrypt(sealed[:12], sealed[12:], _PURPOSE))
-        token, expires_at, link_id = str(payload["token"]), float(payload["exp"]), str(payload["id"])
-    except (InvalidTag, ValueError, KeyError, TypeError):
+        payload = json.loads(unseal(settings, _PURPOSE, link))
+        token, expires_at = str(payload["token"]), float(payload["exp"])
+        link_id = str(payload["id"])
+    except (ValueError, KeyError, TypeError):
         raise InvalidLoginLink(
             "this login link is not valid; ask for a new one"
         ) from None

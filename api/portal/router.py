@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.portal import access_log, access_requests, incidents, login, render
+from api.portal import (
+    access_log,
+    access_requests,
+    incidents,
+    login,
+    provider_login,
+    render,
+)
 
-AREAS = (login, access_requests, access_log, incidents, render)
+AREAS = (login, provider_login, access_requests, access_log, incidents, render)
 
 router = APIRouter()
 for area in AREAS:

@@ -3,13 +3,15 @@ and a form field (`FormField`).
 
 The portal calls the Ledger application directly (not the HTTP API) and reads through the
 ReadSide protocol, like every router; it verifies tokens with the API's own verifier, so a
-token that the API refuses cannot log in here either.
+token that the API refuses cannot log in here either. When customers sign in at an OpenID
+Provider (`settings.portal_issuer`), `provider` checks that their sessions still stand there
+(api/portal/provider_sessions.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 from uuid import UUID
 
@@ -19,9 +21,11 @@ from fastapi import Depends, Form, Request
 from domain.ledger import Ledger
 from projections.read_models.queries.contract import ReadSide
 
-from api.http.auth import BadToken, Caller, Role, TokenVerifier
+from api.http.auth import BadToken, Caller, ProviderUnreachable, Role, Verifier
+from api.portal.provider_sessions import PortalClient, ProviderSessions
 from api.portal.session import session_id_of
 from projections.storage.portal_sessions import PortalSession, SessionStore
+from projections.storage.portal_sign_ins import SignInStore
 from api.http.problems import ProblemException
 from api.settings import Settings
 
@@ -52,10 +56,21 @@ class PortalServices:
     reads: ReadSide
     sessions: SessionStore
     verify_token: Callable[[str], Visitor]
+    provider: ProviderSessions | None = None
+    _found: dict[str, PortalSession | None] = field(default_factory=dict, repr=False)
 
     def session(self, request: Request) -> PortalSession | None:
-        """The visitor's session; None without one, or once it has ended."""
-        return self.sessions.find(session_id_of(request))
+        """The visitor's session; None without one, or once it has ended (at the provider
+        too: checked once per request)."""
+        session_id = session_id_of(request)
+        if session_id is None:
+            return None
+        if session_id not in self._found:
+            found = self.sessions.find(session_id)
+            if found is not None and self.provider is not None:
+                found = found if self.provider.check(session_id, found) else None
+            self._found[session_id] = found
+        return self._found[session_id]
 
 
 def as_caller(session: PortalSession) -> Caller:
@@ -73,18 +88,23 @@ def portal_services(request: Request) -> PortalServices:
         raise ProblemException(
             503, "the read side is not running in this process", headers={"Retry-After": "1"}
         )
+    settings, sessions = state.settings, state.container.portal_sessions()
+    provider = None
+    if settings.portal_issuer is not None:  # then the verifier is a ProviderTokenVerifier
+        provider = ProviderSessions(
+            PortalClient(settings, state.token_verifier), SignInStore(sessions.db)
+        )
     return PortalServices(
-        settings=state.settings, ledger=state.stores.ledger, reads=read,
-        sessions=state.container.portal_sessions(),
-        verify_token=_verifier(state.token_verifier),
+        settings=settings, ledger=state.stores.ledger, reads=read, sessions=sessions,
+        verify_token=_verifier(state.token_verifier), provider=provider,
     )
 
 
-def _verifier(verifier: TokenVerifier) -> Callable[[str], Visitor]:
+def _verifier(verifier: Verifier) -> Callable[[str], Visitor]:
     def verify(token: str) -> Visitor:
         try:
-            caller = verifier.verify(token)
-        except BadToken as error:
+            caller = verifier.verify(token, may_fetch=True)  # pages run in worker threads
+        except (BadToken, ProviderUnreachable) as error:
             raise TokenRejected(error.detail) from None
         # The signature has just been checked; this only reads when the token runs out.
         expires = jwt.decode(token, options={"verify_signature": False}).get("exp")

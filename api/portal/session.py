@@ -1,4 +1,5 @@
-"""The portal's cookies: the session cookie, and the login form's CSRF cookie.
+"""The portal's cookies: the session cookie, the login form's CSRF cookie, and the cookie that
+ties a sign-in at an OpenID Provider to the browser that started it.
 
 The browser holds only a random session id, in an HttpOnly, SameSite=Strict cookie (Secure
 when the portal is served over https); the session itself is kept server-side
@@ -16,9 +17,12 @@ from fastapi import Request, Response
 
 SESSION_COOKIE = "ledger_portal"
 LOGIN_CSRF_COOKIE = "ledger_portal_login"
+SIGN_IN_COOKIE = "ledger_portal_sign_in"
 COOKIE_PATH = "/portal"
 # A login page left open longer than this needs a reload before it can be submitted.
 LOGIN_FORM_SECONDS = 3600
+# How long a customer has to sign in at the provider before the portal forgets the attempt.
+SIGN_IN_SECONDS = 600
 
 
 def is_secure(request: Request, public_url: str) -> bool:
@@ -72,3 +76,22 @@ def clear_login_csrf_cookie(response: Response, secure: bool) -> None:
 def login_csrf_matches(request: Request, submitted: str | None) -> bool:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
     return bool(expected and submitted) and hmac.compare_digest(expected, submitted or "")
+
+
+# The sign-in cookie is SameSite=Lax, not Strict: it must come back with the provider's
+# redirect to the callback, a top-level navigation from another site.
+def set_sign_in_cookie(response: Response, browser_id: str, secure: bool) -> None:
+    response.set_cookie(
+        SIGN_IN_COOKIE, browser_id, max_age=SIGN_IN_SECONDS, path=COOKIE_PATH,
+        httponly=True, samesite="lax", secure=secure,
+    )
+
+
+def clear_sign_in_cookie(response: Response, secure: bool) -> None:
+    response.delete_cookie(
+        SIGN_IN_COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax", secure=secure
+    )
+
+
+def sign_in_id_of(request: Request) -> str | None:
+    return request.cookies.get(SIGN_IN_COOKIE)

@@ -14,11 +14,12 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import UUID
 
-from projections.storage.database import Database
+from projections.storage.database import Cursor, Database
 from projections.storage.tables import Table, ensure_tables_once
 
 PORTAL_SESSIONS = Table(
@@ -43,7 +44,8 @@ class PortalSession:
         return bool(csrf_token) and hmac.compare_digest(self.csrf_token, csrf_token or "")
 
 
-def _digest(value: str) -> str:
+def digest(value: str) -> str:
+    """What the tables keep of a session id or browser id: its SHA-256, never the id."""
     return hashlib.sha256(value.encode()).hexdigest()
 
 
@@ -56,8 +58,13 @@ class SessionStore:
     def _ensure_tables(self) -> None:
         ensure_tables_once(self.db, (PORTAL_SESSIONS, PORTAL_SPENT_LINKS))
 
-    def start(self, actor: str, tenant_id: UUID, expires_at: float) -> tuple[str, PortalSession]:
-        """A new session until `expires_at` (unix seconds); answers the cookie value."""
+    def start(
+        self, actor: str, tenant_id: UUID, expires_at: float,
+        also: Callable[[Cursor, str], None] | None = None,
+    ) -> tuple[str, PortalSession]:
+        """A new session until `expires_at` (unix seconds); answers the cookie value. `also`
+        writes what belongs with it (a provider session) in the same transaction, given the
+        session id's digest."""
         self._ensure_tables()
         session_id = secrets.token_urlsafe(32)
         csrf_token = secrets.token_urlsafe(32)
@@ -68,8 +75,10 @@ class SessionStore:
             cursor.execute(
                 "INSERT INTO portal_sessions (id_sha256, actor, tenant_id, csrf_token, expires_at)"
                 " VALUES (%s, %s, %s, %s, %s)",
-                (_digest(session_id), actor, str(tenant_id), csrf_token, int(expires_at)),
+                (digest(session_id), actor, str(tenant_id), csrf_token, int(expires_at)),
             )
+            if also is not None:
+                also(cursor, digest(session_id))
         return session_id, PortalSession(
             actor, tenant_id, csrf_token, datetime.fromtimestamp(int(expires_at), timezone.utc)
         )
@@ -81,7 +90,7 @@ class SessionStore:
         row = self.db.fetchone(
             "SELECT actor, tenant_id, csrf_token, expires_at FROM portal_sessions"
             " WHERE id_sha256 = %s",
-            (_digest(session_id),),
+            (digest(session_id),),
         )
         if row is None or int(row[3]) <= time.time():
             return None
@@ -93,7 +102,7 @@ class SessionStore:
         if not session_id:
             return
         self._ensure_tables()
-        self.db.execute("DELETE FROM portal_sessions WHERE id_sha256 = %s", (_digest(session_id),))
+        self.db.execute("DELETE FROM portal_sessions WHERE id_sha256 = %s", (digest(session_id),))
 
     def spend_link(self, link_id: str, expires_at: float) -> bool:
         """Marks a login link as used; False when it had been used before."""
@@ -105,6 +114,6 @@ class SessionStore:
             cursor.execute(
                 "INSERT INTO portal_spent_links (link_id, expires_at) VALUES (%s, %s)"
                 " ON CONFLICT (link_id) DO NOTHING",
-                (_digest(link_id), int(expires_at)),
+                (digest(link_id), int(expires_at)),
             )
             return cursor.rowcount == 1

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -88,17 +89,13 @@ class LiveServer:
         return mint_token(self.settings, role, actor, tenant=tenant)
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@contextmanager
+def running_ledger(settings: Settings, port: int) -> Iterator[None]:
+    """The ledger with these settings, served by uvicorn on 127.0.0.1:`port` in a thread."""
     import uvicorn
 
     from api.app import create_app
 
-    base = tmp_path_factory.mktemp("portal-server")
-    port = _free_port()
-    settings = make_settings(
-        f"sqlite:///{base}/ledger.sqlite", base / "var", public_url=f"http://127.0.0.1:{port}"
-    )
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings), host="127.0.0.1", port=port, log_level="warning",
@@ -113,10 +110,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             pytest.fail("uvicorn did not start the ledger for the browser tests")
         time.sleep(0.05)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings)
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    base = tmp_path_factory.mktemp("portal-server")
+    port = free_port()
+    settings = make_settings(
+        f"sqlite:///{base}/ledger.sqlite", base / "var", public_url=f"http://127.0.0.1:{port}"
+    )
+    with running_ledger(settings, port):
+        yield LiveServer(f"http://127.0.0.1:{port}", settings)
 
 
 @pytest.fixture

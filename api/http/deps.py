@@ -57,12 +57,15 @@ def bearer_token(request: Request) -> str | None:
 
 
 def _unauthorized(request: Request, detail: str, error: str | None = None) -> ProblemException:
-    challenge = "Bearer"
+    parameters = []
     if request.app.state.settings.uses_identity_provider:
         # RFC 9728 §5.1: where a client learns which providers and audience this ledger takes.
-        challenge += f' resource_metadata="{protected_resource_url(request.app.state.settings)}"'
+        parameters.append(
+            f'resource_metadata="{protected_resource_url(request.app.state.settings)}"'
+        )
     if error:
-        challenge += f', error="{error}"' if "resource_metadata" in challenge else f' error="{error}"'
+        parameters.append(f'error="{error}"')
+    challenge = " ".join(("Bearer", ", ".join(parameters))).strip()
     return ProblemException(401, detail, headers={"WWW-Authenticate": challenge})
 
 

@@ -12,6 +12,7 @@ retry is logged): an outage of the provider does not lock out every caller.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -49,7 +50,7 @@ def fetch_json(url: str) -> dict[str, Any]:
                     body += chunk
                     if len(body) > MAX_DOCUMENT_BYTES:
                         raise ValueError(f"{url} sent more than {MAX_DOCUMENT_BYTES} bytes")
-        document = httpx2.Response(200, content=bytes(body)).json()
+        document = json.loads(body)
     except (httpx2.HTTPError, ValueError) as error:
         raise ProviderUnreachable(url, str(error) or type(error).__name__) from None
     if not isinstance(document, dict):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from typing import Literal
 
 from fastapi import Request, Response
 
@@ -31,19 +32,35 @@ def is_secure(request: Request, public_url: str) -> bool:
     return request.url.scheme == "https" or public_url.lower().startswith("https://")
 
 
+SameSite = Literal["strict", "lax"]
+
+
+# Every portal cookie is HttpOnly and scoped to /portal; they differ in name, lifetime and
+# SameSite only.
+def _set(
+    response: Response, name: str, value: str, max_age: int, samesite: SameSite, secure: bool
+) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path=COOKIE_PATH, httponly=True,
+        samesite=samesite, secure=secure,
+    )
+
+
+def _clear(response: Response, name: str, samesite: SameSite, secure: bool) -> None:
+    response.delete_cookie(
+        name, path=COOKIE_PATH, httponly=True, samesite=samesite, secure=secure
+    )
+
+
 def set_session_cookie(
     response: Response, session_id: str, expires_at: float, secure: bool
 ) -> None:
-    response.set_cookie(
-        SESSION_COOKIE, session_id, max_age=max(0, int(expires_at - time.time())),
-        path=COOKIE_PATH, httponly=True, samesite="strict", secure=secure,
-    )
+    max_age = max(0, int(expires_at - time.time()))
+    _set(response, SESSION_COOKIE, session_id, max_age, "strict", secure)
 
 
 def clear_session_cookie(response: Response, secure: bool) -> None:
-    response.delete_cookie(
-        SESSION_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict", secure=secure
-    )
+    _clear(response, SESSION_COOKIE, "strict", secure)
 
 
 def session_id_of(request: Request) -> str | None:
@@ -61,16 +78,11 @@ def login_csrf_token(request: Request) -> str:
 
 
 def set_login_csrf_cookie(response: Response, token: str, secure: bool) -> None:
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, max_age=LOGIN_FORM_SECONDS, path=COOKIE_PATH,
-        httponly=True, samesite="strict", secure=secure,
-    )
+    _set(response, LOGIN_CSRF_COOKIE, token, LOGIN_FORM_SECONDS, "strict", secure)
 
 
 def clear_login_csrf_cookie(response: Response, secure: bool) -> None:
-    response.delete_cookie(
-        LOGIN_CSRF_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict", secure=secure
-    )
+    _clear(response, LOGIN_CSRF_COOKIE, "strict", secure)
 
 
 def login_csrf_matches(request: Request, submitted: str | None) -> bool:
@@ -81,16 +93,11 @@ def login_csrf_matches(request: Request, submitted: str | None) -> bool:
 # The sign-in cookie is SameSite=Lax, not Strict: it must come back with the provider's
 # redirect to the callback, a top-level navigation from another site.
 def set_sign_in_cookie(response: Response, browser_id: str, secure: bool) -> None:
-    response.set_cookie(
-        SIGN_IN_COOKIE, browser_id, max_age=SIGN_IN_SECONDS, path=COOKIE_PATH,
-        httponly=True, samesite="lax", secure=secure,
-    )
+    _set(response, SIGN_IN_COOKIE, browser_id, SIGN_IN_SECONDS, "lax", secure)
 
 
 def clear_sign_in_cookie(response: Response, secure: bool) -> None:
-    response.delete_cookie(
-        SIGN_IN_COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax", secure=secure
-    )
+    _clear(response, SIGN_IN_COOKIE, "lax", secure)
 
 
 def sign_in_id_of(request: Request) -> str | None:

@@ -38,15 +38,19 @@ from api.routers import (
     audit,
     access_requests,
     consents,
+    contacts,
     data_requests,
     disclosures,
     health,
     incidents,
     privacy,
+    propagations,
     protected_resource,
     subjects,
+    systems,
     tenants,
     unsubscribe,
+    webhooks,
 )
 from api.settings import Settings, get_settings
 from domain.clock import Clock
@@ -128,6 +132,7 @@ class _Guard:
 _ROUTERS = (
     health.router, tenants.router, subjects.router, consents.router, data_requests.router,
     access_requests.router, access_log.router, disclosures.router, incidents.router,
+    contacts.router, webhooks.router, systems.router, propagations.router,
     consent_batch.router, audit.router, unsubscribe.router, privacy.router,
     protected_resource.router, portal_router,
 )

@@ -38,8 +38,14 @@ from api.settings import Settings
 
 if TYPE_CHECKING:
     from projections.merkle_log.sealer import Sealer
+    from projections.outbox.contacts import ContactStore
+    from projections.outbox.deliveries import DeliveryStore
+    from projections.outbox.subscriptions import SubscriptionStore
+    from projections.outbox.systems import SystemStore
     from projections.read_models.base import Projection
     from projections.read_models.read_side import ReadSideHandle
+    from projections.read_models.runner import ProjectionRunner
+    from api.notifications.dispatcher import Dispatcher
 
 Made = TypeVar("Made")
 
@@ -140,6 +146,10 @@ def make_sealer(stores: Stores, settings: Settings) -> Sealer:
     """The sealer for these stores, signing with the configured key and keeping the configured
     delay bound (settings.checkpoint_delay_seconds). Call `.start()` / `.stop()` around serving."""
     from projections.merkle_log.sealer import Sealer
+    from projections.outbox.contacts import ContactStore
+    from projections.outbox.deliveries import DeliveryStore
+    from projections.outbox.subscriptions import SubscriptionStore
+    from projections.outbox.systems import SystemStore
 
     return Sealer(
         stores.ledger,
@@ -161,9 +171,12 @@ class Container:
     stores: Stores
     read_side: ReadSideHandle
     sealer: Sealer | None
+    outbox: ProjectionRunner  # the outbox's tracked consumer (projections/outbox/notices.py)
+    _dispatcher: Dispatcher | None = field(default=None, repr=False)
     _sweeper: tuple[threading.Thread, threading.Event] | None = field(default=None, repr=False)
     _made: dict[str, Any] = field(default_factory=dict, repr=False)
-    _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Reentrant: a store made here may ask for another (the dispatcher for the deliveries).
+    _making: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def idempotency(self) -> IdempotencyStore:
         return self._once("idempotency", lambda: IdempotencyStore(
@@ -179,6 +192,29 @@ class Container:
             self.stores.db, self.stores.keys, self.stores.ledger.clock
         ))
 
+    # The outbox's stores (projections/outbox/): who is told what, and what was sent.
+    def subscriptions(self) -> SubscriptionStore:
+        from projections.outbox.subscriptions import SubscriptionStore, sealing_key
+
+        return self._once("subscriptions", lambda: SubscriptionStore(
+            self.stores.db, sealing_key(self.stores.keys.derivation_root())
+        ))
+
+    def deliveries(self) -> DeliveryStore:
+        from projections.outbox.deliveries import DeliveryStore
+
+        return self._once("deliveries", lambda: DeliveryStore(self.stores.db))
+
+    def contacts(self) -> ContactStore:
+        from projections.outbox.contacts import ContactStore
+
+        return self._once("contacts", lambda: ContactStore(self.stores.db))
+
+    def systems(self) -> SystemStore:
+        from projections.outbox.systems import SystemStore
+
+        return self._once("systems", lambda: SystemStore(self.stores.db))
+
     def _once(self, name: str, make: Callable[[], Made]) -> Made:
         # Requests ask from several threads at once; each store is made once per process.
         made = self._made.get(name)
@@ -189,12 +225,22 @@ class Container:
                     made = self._made[name] = make()
         return made
 
+    def dispatcher(self) -> Dispatcher:
+        """Sends what the outbox holds (api/notifications/dispatcher.py)."""
+        from api.notifications.dispatcher import Dispatcher
+
+        return self._once("dispatcher", lambda: Dispatcher(self))
+
     def start(self, *, projections: bool = True, sealer: bool = True, sweep: bool = True) -> None:
         """The work a process does besides answering, in background threads: the read models'
-        runner, the sealer, and the sweep (time makes things due, such as expiries, purges
-        and overdue flags, without anyone asking)."""
+        runner, the sealer, the sweep (time makes things due, such as expiries, purges
+        and overdue flags, without anyone asking), and the outbox with its dispatcher (where
+        the projections run: people and systems hear what happened)."""
         if projections:
             self.read_side.runner.start()
+            self.outbox.start()
+            self._dispatcher = self.dispatcher()
+            self._dispatcher.start()
         if sealer and self.sealer is not None:
             self.sealer.start()
         if sweep:
@@ -214,6 +260,10 @@ class Container:
             self._sweeper = None
         if self.sealer is not None:
             self.sealer.stop()
+        if self._dispatcher is not None:
+            self._dispatcher.stop()
+            self._dispatcher = None
+        self.outbox.stop()
         self.read_side.stop()
         self.stores.close()
 
@@ -229,10 +279,24 @@ def build(
             stores, settings, run_projections=False, clock=stores.ledger.clock
         )
         made = make_sealer(stores, settings) if sealer else None
+        outbox = make_outbox(stores, settings)
     except BaseException:
         stores.close()
         raise
-    return Container(settings, stores, read_side, made)
+    return Container(settings, stores, read_side, made, outbox)
+
+
+def make_outbox(stores: Stores, settings: Settings) -> ProjectionRunner:
+    """The outbox's consumer of the log, in a runner group of its own; a store that never had
+    one starts it at the log's head (projections/outbox/notices.py)."""
+    from projections.outbox.notices import OutboxNotices, start_at_head
+    from projections.read_models.runner import ProjectionRunner
+
+    start_at_head(stores.db, int(stores.ledger.recorder.max_notification_id() or 0))
+    return ProjectionRunner(
+        stores.ledger, stores.db, [OutboxNotices()], group="outbox",
+        poll_interval=settings.poll_interval_ms / 1000,
+    )
 
 
 @contextmanager

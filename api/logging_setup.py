@@ -25,6 +25,7 @@ import re
 import threading
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from api import keyfiles
 from api.settings import Settings
@@ -85,6 +86,10 @@ def known_secrets(settings: Settings) -> list[str]:
     found.append(keyfiles.auth_secret(settings))
     if settings.oidc_portal_client_secret is not None:
         found.append(settings.oidc_portal_client_secret.get_secret_value())
+    if settings.smtp_url is not None:  # the mail server's password, as written and as meant
+        url = settings.smtp_url.get_secret_value()
+        password = urlsplit(url).password
+        found += [url, password or "", unquote(password or "")]
     if settings.signing_key is not None:
         pem = settings.signing_key.get_secret_value()
     else:

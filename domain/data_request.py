@@ -1,12 +1,15 @@
 """A subject's request (GDPR art. 15-21): received, verified, maybe extended or quoted, then closed.
 
 The deadline is one calendar month after receipt; up to two more months with a reason; a
-portability export with a fee is due 14 days after the quote is accepted.
+portability export with a fee is due 14 days after the quote is accepted. An erasure or
+rectification request is also propagated to the vendor's systems once the identity is verified,
+and waits for them before it is fulfilled (the rules: domain/propagation.py).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,6 +24,12 @@ from domain.deadlines import (
 )
 from domain.errors import DataRequestClosed, DataRequestStepOutOfOrder, InvalidInput
 from domain.personal import CarriesPersonalData
+from domain.propagation import (
+    DownstreamSystem,
+    PropagatedRequest,
+    PropagationStatus,
+    propagation_state,
+)
 from domain.vocabulary import (
     DATA_REQUEST_CLOSED,
     DataRequestKind,
@@ -29,7 +38,7 @@ from domain.vocabulary import (
 )
 
 
-class DataRequest(Aggregate):
+class DataRequest(Aggregate, PropagatedRequest):
     class Received(Aggregate.Created, CarriesPersonalData):
         """`received_at`: when the request reached the vendor, if earlier than this event
         (a letter entered the next day); None means when it was entered (the timestamp).
@@ -121,6 +130,54 @@ class DataRequest(Aggregate):
         def apply(self, request: "DataRequest") -> None:
             request.overdue = True
 
+    # Propagation to the vendor's systems (domain/propagation.py)
+    class PropagationStarted(Aggregate.Event):
+        """`systems`: those concerned when it started; `system_names` theirs, in that order."""
+
+        kind: str
+        subject_id: UUID
+        systems: list[UUID]
+        system_names: list[str]
+
+        def apply(self, request: "DataRequest") -> None:
+            request.propagation = {
+                system_id: propagation_state(name, PropagationStatus.PENDING, self.timestamp)
+                for system_id, name in zip(self.systems, self.system_names)
+            }
+
+    class PropagationConfirmed(Aggregate.Event):
+        system_id: UUID
+        actor: str
+
+        def apply(self, request: "DataRequest") -> None:
+            request.settle_propagation(self.system_id, PropagationStatus.CONFIRMED, self.timestamp)
+
+    class PropagationFailed(Aggregate.Event, CarriesPersonalData):
+        personal_fields = ("reason",)
+        data_owner = "subject_id"
+        system_id: UUID
+        subject_id: UUID
+        reason: str
+        actor: str
+
+        def apply(self, request: "DataRequest") -> None:
+            request.settle_propagation(self.system_id, PropagationStatus.FAILED, self.timestamp, self.reason)
+
+    class PropagationWaived(Aggregate.Event, CarriesPersonalData):
+        """`systems`: those not confirmed when an officer closed the propagation. `reason` is
+        None when the subject's key was gone by then (required, but not kept)."""
+
+        personal_fields = ("reason",)
+        data_owner = "subject_id"
+        systems: list[UUID]
+        subject_id: UUID
+        reason: str | None
+        actor: str
+
+        def apply(self, request: "DataRequest") -> None:
+            for system_id in self.systems:
+                request.settle_propagation(system_id, PropagationStatus.WAIVED, self.timestamp, self.reason)
+
     def __init__(
         self, subject_id: UUID, tenant_id: UUID | None, kind: str, channel: str,
         details: str | None, due_at: datetime, actor: str,
@@ -141,6 +198,7 @@ class DataRequest(Aggregate):
         self.delivery_sha256: str | None = None
         self.delivery_format: str | None = None
         self.overdue = False
+        self.propagation: dict[UUID, dict[str, Any]] = {}
 
     @classmethod
     def receive(
@@ -180,12 +238,17 @@ class DataRequest(Aggregate):
         if not self.is_open:
             raise DataRequestClosed(self.status)
 
-    def verify_identity(self, method: str, actor: str, now: datetime) -> None:
+    def verify_identity(
+        self, method: str, actor: str, now: datetime, systems: Iterable[DownstreamSystem] = ()
+    ) -> None:
+        """`systems`: the vendor's registered systems; those this request concerns are told
+        now, once the requester is known to be who they say."""
         self._ensure_open()
         if self.identity_verified:
             raise DataRequestStepOutOfOrder("the requester's identity is already verified")
         method = values.text("method", method, max_length=200) or ""
         self.trigger_event(self.IdentityVerified, method=method, actor=actor, timestamp=now)
+        self.start_propagation(systems, now)
 
     def extend(self, months: int, reason: str, actor: str, now: datetime) -> None:
         self._ensure_open()
@@ -246,6 +309,7 @@ class DataRequest(Aggregate):
             raise DataRequestStepOutOfOrder("verify the requester's identity before fulfilling")
         if self.status == DataRequestStatus.QUOTED:
             raise DataRequestStepOutOfOrder("the quoted fee has not been accepted yet")
+        self.ensure_propagated()
         self.trigger_event(
             self.Fulfilled, actor=actor, delivery_sha256=delivery_sha256,
             delivery_format=delivery_format, timestamp=now,

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from domain import values
+from domain import upcasts, values
 from domain.deadlines import AUTHORITY_NOTICE, is_past
 from domain.errors import IncidentStepOutOfOrder, InvalidInput
 from domain.vocabulary import IncidentSeverity
@@ -25,8 +25,14 @@ class Incident(Aggregate):
         actor: str
 
     class CustomerNotified(Aggregate.Event):
+        """`message_id`: the Message-ID of the notice the ledger mailed (then `actor` is the
+        ledger's outbox); None when an officer records that the customer was told."""
+
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcasts.told_by_hand)
         tenant_id: UUID
         actor: str
+        message_id: str | None
 
         def apply(self, incident: "Incident") -> None:
             incident.customers_notified[self.tenant_id] = self.timestamp
@@ -80,12 +86,17 @@ class Incident(Aggregate):
             timestamp=now,
         )
 
-    def notify_customer(self, tenant_id: UUID, actor: str, now: datetime) -> None:
+    def notify_customer(
+        self, tenant_id: UUID, actor: str, now: datetime, message_id: str | None = None
+    ) -> None:
         if tenant_id not in self.tenant_ids:
             raise InvalidInput("tenant_id", "that tenant is not affected by this incident")
         if tenant_id in self.customers_notified:
             raise IncidentStepOutOfOrder("that customer has already been notified")
-        self.trigger_event(self.CustomerNotified, tenant_id=tenant_id, actor=actor, timestamp=now)
+        self.trigger_event(
+            self.CustomerNotified, tenant_id=tenant_id, actor=actor, message_id=message_id,
+            timestamp=now,
+        )
 
     def notify_authority(self, reference: str, actor: str, now: datetime) -> None:
         if self.authority_notified_at is not None:

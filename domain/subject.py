@@ -110,6 +110,18 @@ class Subject(Aggregate):
         def apply(self, subject: "Subject") -> None:
             subject.erasure_final_at = self.timestamp
 
+    class PropagationConfirmed(Aggregate.Event):
+        """One of the vendor's systems applied a consent change of this subject:
+        `propagation_id` is the delivery that told it (projections/outbox/)."""
+
+        system_id: UUID
+        propagation_id: str
+        actor: str
+
+        def apply(self, subject: "Subject") -> None:
+            # Replaced, not added to in place: a kept copy of the subject may share the set.
+            subject.confirmed_propagations = subject.confirmed_propagations | {self.propagation_id}
+
     def __init__(
         self, tenant_id: UUID | None, name: str, email: str, phone: str | None, actor: str, **_: Any
     ) -> None:
@@ -120,6 +132,7 @@ class Subject(Aggregate):
         # purpose -> channel (or consent.EVERY_CHANNEL) -> the last decision made for it
         self.consents: dict[str, dict[str, dict[str, Any]]] = {}
         self.open_requests: dict[str, UUID] = {}
+        self.confirmed_propagations: frozenset[str] = frozenset()
         self.erased = False
         self.erased_at: datetime | None = None
         self.erasure_final_at: datetime | None = None
@@ -272,6 +285,21 @@ class Subject(Aggregate):
 
     def is_allowed(self, purpose: str, channel: str | None = None) -> bool:
         return bool(self.consent_answer(purpose, channel)["allowed"])
+
+    def confirm_propagation(
+        self, system_id: UUID, propagation_id: str, actor: str, now: datetime
+    ) -> bool:
+        """False when this propagation was confirmed already (nothing recorded). Nothing is
+        recorded about an erased subject, not even this."""
+        self._ensure_not_erased()
+        propagation_id = values.text("propagation_id", propagation_id, max_length=200) or ""
+        if propagation_id in self.confirmed_propagations:
+            return False
+        self.trigger_event(
+            self.PropagationConfirmed, system_id=system_id, propagation_id=propagation_id,
+            actor=actor, timestamp=now,
+        )
+        return True
 
     def erase(self, actor: str, now: datetime, request_id: UUID | None = None) -> None:
         self._ensure_not_erased()

@@ -24,3 +24,8 @@ def received_when_entered(state: dict[str, Any]) -> None:
     """Before a subject's request could be entered after it arrived, it was received when
     entered."""
     state["received_at"] = None
+
+
+def told_by_hand(state: dict[str, Any]) -> None:
+    """Before the ledger mailed incident notices itself, an officer recorded each one."""
+    state["message_id"] = None

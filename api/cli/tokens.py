@@ -12,6 +12,10 @@ def token(
     actor: str = typer.Option(..., "--actor", help="who the token speaks for (its `sub`)"),
     tenant: str | None = typer.Option(None, "--tenant", help="the tenant id (customers only)"),
     ttl: int = typer.Option(3600, "--ttl", min=1, help="seconds until it expires"),
+    email: str | None = typer.Option(
+        None, "--email", help="the caller's e-mail address (its `email` claim): where the "
+        "ledger mails what this caller must hear (an access request's decision)",
+    ),
     login_link: bool = typer.Option(
         False, "--login-link",
         help="customers: print a signed link that logs into the portal instead of the token",
@@ -34,7 +38,7 @@ def token(
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(1) from None
     try:
-        token = mint_token(settings, role.value, actor, tenant=tenant, ttl=ttl)
+        token = mint_token(settings, role.value, actor, tenant=tenant, ttl=ttl, email=email)
         typer.echo(mint_login_link(settings, token, ttl_seconds=link_ttl) if login_link else token)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None

@@ -18,7 +18,7 @@ import jwt
 
 from domain.vocabulary import Role
 
-from api.http.callers import BadToken, Caller, KeysNeeded, ProviderUnreachable
+from api.http.callers import BadToken, Caller, KeysNeeded, ProviderUnreachable, mail_address
 from api.http.claims import ClaimMapping
 from api import keyfiles
 from api.settings import Settings
@@ -96,7 +96,7 @@ class TokenVerifier:
 
 def mint_token(
     settings: Settings, role: str, actor: str, tenant: str | UUID | None = None,
-    ttl: int = 3600,
+    ttl: int = 3600, email: str | None = None,
 ) -> str:
     """A token signed with the configured HS256 secret (what `ledger token` prints).
 
@@ -126,6 +126,10 @@ def mint_token(
             raise ValueError(f"the tenant must be a tenant's id (a UUID), not {tenant!r}") from None
     elif tenant is not None:
         raise ValueError("only a customer's token carries a tenant")
+    if email is not None:
+        if mail_address(email) is None:
+            raise ValueError(f"{email!r} is not an e-mail address")
+        claims["email"] = email
     return jwt.encode(claims, keyfiles.auth_secret(settings), algorithm="HS256")
 
 

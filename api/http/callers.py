@@ -17,11 +17,13 @@ MAX_ACTOR_LENGTH = 200
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated caller. `tenant` is set for customers only."""
+    """The authenticated caller. `tenant` is set for customers only; `email` when the token
+    names one (its `email` claim): where the ledger mails what this caller must hear."""
 
     actor: str
     role: Role
     tenant: UUID | None = None
+    email: str | None = None
 
     @property
     def key(self) -> str:
@@ -48,3 +50,13 @@ class ProviderUnreachable(Exception):
     def __init__(self, issuer: str, reason: str) -> None:
         super().__init__(f"the identity provider {issuer} cannot be reached: {reason}")
         self.detail = str(self)
+
+
+def mail_address(value: object) -> str | None:
+    """A token's `email` claim when it is one address, else None (a claim is not trusted to be
+    well formed: no line breaks that would reach a mail header, no absurd lengths)."""
+    if not isinstance(value, str) or len(value) > 254 or value.count("@") != 1:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in value) or value.startswith("@") or value.endswith("@"):
+        return None
+    return value

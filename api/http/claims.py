@@ -15,7 +15,7 @@ from uuid import UUID
 
 from domain.vocabulary import Role
 
-from api.http.callers import MAX_ACTOR_LENGTH, BadToken, Caller
+from api.http.callers import MAX_ACTOR_LENGTH, BadToken, Caller, mail_address
 from api.settings import Settings
 
 
@@ -60,9 +60,10 @@ class ClaimMapping:
     def caller(self, claims: Mapping[str, object]) -> Caller:
         role = self.role(claims)
         actor = self.actor(claims)
+        email = mail_address(claims.get("email"))
         if role is not Role.CUSTOMER:
-            return Caller(actor, role)
-        return Caller(actor, role, self.tenant(claims))
+            return Caller(actor, role, email=email)
+        return Caller(actor, role, self.tenant(claims), email=email)
 
     def role(self, claims: Mapping[str, object]) -> Role:
         found = _values(claim_at(claims, self.role_claim))

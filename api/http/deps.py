@@ -26,6 +26,7 @@ from api.http.protected_resource import protected_resource_url
 from api.http.read_waits import ReadWaits, beyond_the_last_event, reach
 from api.http.problems import ProblemException
 from api.settings import Settings
+from api.bootstrap import Container
 from domain.ledger import Ledger
 from projections.read_models.queries.contract import ReadSide
 
@@ -48,6 +49,12 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_ledger(request: Request) -> Ledger:
     return request.app.state.stores.ledger
+
+
+async def get_container(request: Request) -> Container:
+    """The process's container (api/bootstrap.py), for the stores beside the ledger: webhook
+    subscriptions, deliveries, contacts, registered systems."""
+    return request.app.state.container
 
 
 def bearer_token(request: Request) -> str | None:
@@ -177,6 +184,7 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 CurrentLedgerDep = Annotated[Ledger, Depends(current_ledger)]
 ReadDep = Annotated[ReadSide, Depends(read_side)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ContainerDep = Annotated[Container, Depends(get_container)]
 
 Officer = Annotated[Caller, Depends(allow(Role.OFFICER))]
 Auditor = Annotated[Caller, Depends(allow(Role.AUDITOR))]

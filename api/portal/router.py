@@ -16,9 +16,10 @@ from api.portal import (
     login,
     provider_login,
     render,
+    webhooks,
 )
 
-AREAS = (login, provider_login, access_requests, access_log, incidents, render)
+AREAS = (login, provider_login, access_requests, access_log, incidents, webhooks, render)
 
 router = APIRouter()
 for area in AREAS:

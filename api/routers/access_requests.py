@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from api.http.auth import Caller, Role
 from api.http.deps import (
     AccessRequestReader,
+    ContainerDep,
     Customer,
     LedgerDep,
     ReadDep,
@@ -80,9 +81,13 @@ def _load_visible(ledger: Ledger, caller: Caller, request_id: UUID) -> AccessReq
     responses=WRITE,
 )
 def request_access(
-    tenant_id: UUID, body: AccessRequestCreate, caller: Staff, ledger: LedgerDep
+    tenant_id: UUID, body: AccessRequestCreate, caller: Staff, ledger: LedgerDep,
+    container: ContainerDep,
 ) -> AccessRequestCreated:
-    """Ask the tenant for access; pending requests expire after 12 hours."""
+    """Ask the tenant for access; pending requests expire after 12 hours. The decision is
+    mailed to the address the caller's token names (`email`), if any."""
+    if caller.email:
+        container.contacts().remember_address(caller.key, caller.email, ledger.now())
     outcome = ledger.request_access(
         tenant_id, caller.actor, body.scope.value, body.resources, body.reason,
         ticket=body.ticket, duration_minutes=body.duration_minutes,

@@ -1,5 +1,7 @@
 """Subjects' requests after receipt: verify, extend, quote, accept or decline, fulfil, reject
-(officer); the export delivered for an access or portability request, downloaded again."""
+(officer); the export delivered for an access or portability request, downloaded again; an
+erasure's or rectification's propagation to the vendor's systems, started when the identity is
+verified and waived by an officer when a system will not confirm."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.http.deps import (
+    ContainerDep,
     CurrentLedgerDep,
     LedgerDep,
     Officer,
@@ -28,6 +31,8 @@ from api.services.receipts import controller_from_settings
 from api.services.vendor_reads import Why, record_read
 from api.services.visibility import not_found
 from api.schemas.base import one_of
+from api.schemas.masking import for_caller
+from api.schemas.propagation import Waiver
 from api.schemas.data_requests import (
     DataRequestChanged,
     DataRequestFulfilled,
@@ -49,6 +54,7 @@ router = APIRouter(
 )
 WRITE = documented(409)
 READ = documented(503)
+_REASONS = frozenset({"reason"})
 
 
 def request_view(request: DataRequest, now: datetime) -> dict[str, Any]:
@@ -62,6 +68,14 @@ def request_view(request: DataRequest, now: datetime) -> dict[str, Any]:
         "overdue": request.is_overdue(now), "identity_verified": request.identity_verified,
         "extended_months": request.extended_months, "quote": request.quote,
         "delivery_sha256": request.delivery_sha256,
+        "propagation": [
+            {"system_id": system_id, **state} for system_id, state in request.propagation.items()
+        ],
+        "waiting_for": [
+            {"system_id": system_id, "name": request.propagation[system_id]["name"],
+             "status": request.propagation[system_id]["status"]}
+            for system_id in (request.waiting_for() if request.is_open else [])
+        ],
     }
 
 
@@ -130,18 +144,37 @@ def list_requests(
 
 @router.get("/{request_id}", responses=READ)
 def get_request(request_id: UUID, caller: OfficerOrAuditor, read: ReadDep) -> DataRequestOut:
+    """The request, with where its propagation to the vendor's systems stands (a failure's
+    or a waiver's reason masked for auditors)."""
     found = read.data_request(request_id)
     if found is None:
         raise not_found("subject's request", request_id)
+    # Only the reasons: a system's name is no one's personal data.
+    found["propagation"] = for_caller(caller, found["propagation"], _REASONS)
     return DataRequestOut.model_validate(found)
 
 
 @router.post("/{request_id}/verify-identity", responses=WRITE)
 def verify_identity(
-    request_id: UUID, body: IdentityVerification, caller: Officer, ledger: LedgerDep
+    request_id: UUID, body: IdentityVerification, caller: Officer, ledger: LedgerDep,
+    container: ContainerDep,
 ) -> DataRequestChanged:
-    """Record how the requester's identity was checked (needed before fulfilling)."""
-    return changed(ledger, ledger.verify_identity(request_id, body.method, caller.actor))
+    """Record how the requester's identity was checked (needed before fulfilling). An
+    erasure or rectification request is then propagated to the registered systems it
+    concerns (`propagation`), and is fulfilled once each has confirmed."""
+    systems = [registered.system for registered in container.systems().all()]
+    return changed(
+        ledger, ledger.verify_identity(request_id, body.method, caller.actor, systems)
+    )
+
+
+@router.post("/{request_id}/propagation/waive", responses=WRITE)
+def waive_propagation(
+    request_id: UUID, body: Waiver, caller: Officer, ledger: LedgerDep
+) -> DataRequestChanged:
+    """Close the propagation without the confirmations still missing, with the reason why
+    (recorded): the request may then be fulfilled. A system may still confirm afterwards."""
+    return changed(ledger, ledger.waive_propagation(request_id, body.reason, caller.actor))
 
 
 @router.post("/{request_id}/extend", responses=WRITE)
@@ -184,7 +217,8 @@ def fulfil(
     """Close the request as done. An access or portability request is fulfilled with the
     subject's export, built now in `format` (xlsx by default): its SHA-256 is recorded on the
     request and the very bytes can be downloaded from `delivery.url`. Fulfilling an erasure
-    request erases the subject."""
+    request erases the subject. An erasure or rectification request waits (409) until every
+    system it was propagated to has confirmed, or the propagation was waived."""
     body = body or Fulfilment()
     request = ledger.data_request(request_id)
     exported = is_delivered_with_export(request.kind)

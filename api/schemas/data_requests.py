@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas.base import Body, Moment, Position, body_config, examples, in_words
+from api.schemas.propagation import SystemPropagation, WaitingFor
 from api.schemas.subjects import SUBJECT_ID
 from api.schemas.tenants import TENANT_ID
 from domain.vocabulary import DataRequestKind, DataRequestStatus, RequestChannel
@@ -66,6 +67,16 @@ class DataRequestOut(BaseModel):
         None, description="an erasure: since when no copy of the store (backup, replica) can "
         "read the person any more, because the last key that could unwrap their data key was "
         "destroyed (docs/erasure.md); null until then",
+    )
+    propagation: list[SystemPropagation] | None = Field(
+        None, description="an erasure or rectification: each registered system it was "
+        "propagated to when the identity was verified, and its answer; [] when none was "
+        "concerned; null in lists",
+    )
+    waiting_for: list[WaitingFor] = Field(
+        default_factory=list, description="the systems whose confirmation this open request "
+        "still waits for before it can be fulfilled (it stays open, and becomes overdue on "
+        "its own clock)",
     )
 
 

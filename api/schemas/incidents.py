@@ -14,6 +14,13 @@ INCIDENT_ID = "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"
 OVERDUE = "the authority was not told within the 72 hours: not yet and past them, or told late"
 
 
+class CustomerNotice(BaseModel):
+    tenant_id: UUID
+    at: Moment
+    by: str = Field(description="the officer who recorded it, or ledger-outbox when mailed")
+    message_id: str | None = Field(None, description="the Message-ID of the mailed notice")
+
+
 class IncidentCreate(Body):
     model_config = body_config(
         {"title": "Backup bucket was public", "description": "From 02:00 to 03:10 UTC.",
@@ -75,6 +82,10 @@ class IncidentOut(BaseModel):
             "aware_at": "2026-01-05T08:30:00Z", "authority_due_at": "2026-01-08T08:30:00Z",
             "authority_notified_at": None, "overdue": False, "tenant_ids": [TENANT_ID],
             "customers_notified": {TENANT_ID: "2026-01-05T09:00:00Z"},
+            "customer_notices": [{
+                "tenant_id": TENANT_ID, "at": "2026-01-05T09:00:00Z", "by": "ledger-outbox",
+                "message_id": "<176484540012.4242.1234567890@example.org>",
+            }],
         }
     )
 
@@ -89,6 +100,10 @@ class IncidentOut(BaseModel):
     tenant_ids: list[UUID]
     customers_notified: dict[str, Moment] = Field(
         default_factory=dict, description="tenant id → when it was told"
+    )
+    customer_notices: list[CustomerNotice] = Field(
+        default_factory=list, description="each customer's notification: when, by whom, and "
+        "the Message-ID when the ledger mailed it (docs/notifications.md)",
     )
 
 

@@ -4,6 +4,7 @@ order, assembled from its areas (each a module of this package over `base.py`)."
 from __future__ import annotations
 
 from domain.ledger.incidents import IncidentCommands
+from domain.ledger.propagation import PropagationCommands
 from domain.ledger.staff_access import StaffAccessCommands
 from domain.ledger.subject_requests import SubjectRequestCommands
 from domain.ledger.subjects import SubjectCommands
@@ -12,7 +13,7 @@ from domain.ledger.tenants import TenantCommands
 
 class Ledger(
     TenantCommands, SubjectCommands, StaffAccessCommands, SubjectRequestCommands,
-    IncidentCommands,
+    IncidentCommands, PropagationCommands,
 ):
     # The application's name, not the class's: it prefixes the settings read from the
     # environment (LEDGER_...) and names the stores' tables. It must never change.

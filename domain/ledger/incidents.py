@@ -33,10 +33,11 @@ class IncidentCommands(LedgerBase):
         return Outcome(incident, self._save(incident))
 
     def notify_customer_of_incident(
-        self, incident_id: UUID, tenant_id: UUID, actor: str
+        self, incident_id: UUID, tenant_id: UUID, actor: str, message_id: str | None = None
     ) -> Outcome:
         return self._change(
-            incident_id, Incident, lambda i: i.notify_customer(tenant_id, actor, self.now())
+            incident_id, Incident,
+            lambda i: i.notify_customer(tenant_id, actor, self.now(), message_id),
         )
 
     def notify_authority_of_incident(

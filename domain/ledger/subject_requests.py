@@ -3,13 +3,14 @@ quote, then close; each close also frees the subject for a new request of that k
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from uuid import UUID
 
 from domain.data_request import DataRequest
 from domain.ledger.base import LedgerBase, Outcome
 from domain.ledger.retries import retried
+from domain.propagation import DownstreamSystem
 from domain.subject import Subject
 from domain.vocabulary import DataRequestKind
 
@@ -32,9 +33,16 @@ class SubjectRequestCommands(LedgerBase):
 
         return retried(receive, "the subject")
 
-    def verify_identity(self, request_id: UUID, method: str, actor: str) -> Outcome:
+    def verify_identity(
+        self, request_id: UUID, method: str, actor: str,
+        systems: Iterable[DownstreamSystem] = (),
+    ) -> Outcome:
+        """`systems`: the vendor's registered systems; an erasure or rectification request
+        starts its propagation to those it concerns (domain/propagation.py)."""
+        systems = tuple(systems)
         return self._change(
-            request_id, DataRequest, lambda r: r.verify_identity(method, actor, self.now())
+            request_id, DataRequest,
+            lambda r: r.verify_identity(method, actor, self.now(), systems),
         )
 
     def extend_data_request(
@@ -78,10 +86,12 @@ class SubjectRequestCommands(LedgerBase):
         self, request_id: UUID, actor: str, delivery_sha256: str | None = None,
         delivery_format: str | None = None,
     ) -> Outcome:
-        """Fulfilling an erasure request erases the subject."""
+        """Fulfilling an erasure request erases the subject, once every system concerned has
+        confirmed the erasure (or an officer waived them)."""
         request = self.data_request(request_id)
         if request.kind == DataRequestKind.ERASURE:
-            request.fulfil(actor, self.now())  # check the rules before the key is destroyed
+            # The rules (propagation included) before the key is destroyed.
+            request.fulfil(actor, self.now())
             subject = self.subject(request.subject_id)
             if not subject.erased:
                 subject.erase(actor, self.now(), request_id)

@@ -50,7 +50,10 @@ _SKIPPED = float("inf")
 class Batches:
     """The next batch of the log for the read models of one runner."""
 
-    def __init__(self, ledger: Any, db: Database, projections: Sequence[Projection]) -> None:
+    def __init__(
+        self, ledger: Any, db: Database, projections: Sequence[Projection],
+        crash_here: bool = True,
+    ) -> None:
         self.ledger = ledger
         self.db = db
         self.names = tuple(p.name for p in projections)
@@ -58,8 +61,9 @@ class Batches:
         for projection in projections:
             for topic, handler in projection.topics().items():
                 self._routes.setdefault(topic, []).append((projection.name, handler))
-        # None unless the crash test asks this process to die mid-batch (crash_points.py).
-        self._crash = crash_points.from_environment()
+        # None unless the crash test asks this process to die mid-batch (crash_points.py), and
+        # always for the runners it does not aim at (`crash_here`: the read models' only).
+        self._crash = crash_points.from_environment() if crash_here else None
 
     def apply(self, until: int | None, size: int) -> tuple[int, int, int]:
         """Apply the next `size` notifications at most (none beyond `until`). Returns how many

@@ -10,6 +10,7 @@ from projections.read_models.tables import INCIDENT_TENANTS, INCIDENTS, micros
 class Incidents(Projection):
     name = "incidents"
     tables = (INCIDENTS, INCIDENT_TENANTS)
+    version = 2  # 2: the Message-ID of a customer's notice the ledger mailed
 
     def handlers(self) -> dict[type, Handler]:
         return {
@@ -31,7 +32,7 @@ class Incidents(Projection):
         for tenant_id in event.tenant_ids:
             w.insert(INCIDENT_TENANTS, {
                 "incident_id": iid, "tenant_id": str(tenant_id), "incident_position": position,
-                "notified_at": None, "notified_by": None,
+                "notified_at": None, "notified_by": None, "notice_message_id": None,
             })
 
     def _customer_notified(
@@ -39,7 +40,8 @@ class Incidents(Projection):
     ) -> None:
         w.update(
             INCIDENT_TENANTS, (str(event.originator_id), str(event.tenant_id)),
-            {"notified_at": micros(event.timestamp), "notified_by": event.actor},
+            {"notified_at": micros(event.timestamp), "notified_by": event.actor,
+             "notice_message_id": event.message_id},
         )
 
     def _authority_notified(

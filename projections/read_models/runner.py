@@ -66,7 +66,7 @@ class ProjectionRunner:
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.group = group
-        self._batches = Batches(ledger, db, self.projections)
+        self._batches = Batches(ledger, db, self.projections, crash_here=group == "read_models")
         self._progress = Progress()
         self._following = FollowingThread(f"projections-{group}")
         self._lock = LeaderLock(group_lock_key(group))

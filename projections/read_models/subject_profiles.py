@@ -50,6 +50,7 @@ class SubjectProfiles(Projection):
             Subject.ConsentWithdrawn: self._consent,
             Subject.RequestOpened: self._seen,
             Subject.RequestClosed: self._seen,
+            Subject.PropagationConfirmed: self._seen,
             Subject.Erased: self._erased,
             Tenant.Purged: self._tenant_purged,
         }

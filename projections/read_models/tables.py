@@ -141,7 +141,7 @@ INCIDENTS = Table(
 INCIDENT_TENANTS = Table(
     "incident_tenants",
     "incident_id TEXT NOT NULL, tenant_id TEXT NOT NULL, incident_position {big_int} NOT NULL, "
-    "notified_at {big_int}, notified_by TEXT",
+    "notified_at {big_int}, notified_by TEXT, notice_message_id TEXT",
     key=("incident_id", "tenant_id"),
     indexes=("incident_tenants_by_tenant ON incident_tenants (tenant_id, incident_position)",),
 )

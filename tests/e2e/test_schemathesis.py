@@ -83,7 +83,9 @@ def role_for(method: str, path: str) -> str:
         return "customer"
     if path.endswith("/accesses") or (method == "POST" and path.endswith("/access-requests")):
         return "staff"
-    if path.endswith("/unsubscribe-links"):
+    if path.endswith("/unsubscribe-links") or (
+        method == "POST" and path.startswith("/v1/propagations/")
+    ):
         return "system"
     return "officer"
 

@@ -108,7 +108,9 @@ class _Worker:
 
 
 def _positions(stores: Stores) -> dict[str, int]:
-    rows = stores.db.fetchall("SELECT name, position FROM projection_tracking")
+    """The read models' positions (the outbox, a tracked consumer of its own, is not their
+    business here)."""
+    rows = stores.db.fetchall("SELECT name, position FROM projection_tracking WHERE name <> 'outbox'")
     return {name: int(position) for name, position in rows}
 
 

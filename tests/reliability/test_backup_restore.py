@@ -109,9 +109,12 @@ def read_model_rows(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
                         row[column] = sealer.open(row[owner], table.name, key, column, row[column])
                     found.append(tuple(str(row[c]) for c in columns))
                 rows[table.name] = sorted(found)
+        # The read models' positions: the outbox's is its own (a rebuild never moves it, and
+        # a restored store's outbox resumes where the backup left it).
+        names = {projection.name for projection in projections}
         rows[TRACKING_TABLE] = sorted(
             (str(name), str(position)) for name, position in stores.db.fetchall(
-                f"SELECT name, position FROM {TRACKING_TABLE}")
+                f"SELECT name, position FROM {TRACKING_TABLE}") if name in names
         )
         return rows
     finally:

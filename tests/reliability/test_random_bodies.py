@@ -45,9 +45,19 @@ BODY_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/incidents"): "officer",
     ("POST", "/v1/incidents/{incident_id}/notifications"): "officer",
     ("POST", "/v1/unsubscribe/{token}"): "none",
+    ("PUT", "/v1/tenants/{tenant_id}/contacts"): "officer",
+    ("POST", "/v1/webhooks"): "officer",
+    ("PATCH", "/v1/webhooks/{webhook_id}"): "officer",
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): "officer",
+    ("POST", "/v1/webhook-deliveries/{delivery_id}/redeliver"): "officer",
+    ("POST", "/v1/systems"): "officer",
+    ("POST", "/v1/propagations/{propagation_id}/confirm"): "system",
+    ("POST", "/v1/propagations/{propagation_id}/failure"): "system",
+    ("POST", "/v1/requests/{request_id}/propagation/waive"): "officer",
 }
 WRITE_METHODS = ("post", "put", "patch")
 UNSUBSCRIBE_TOKEN = "bm90LWEtdG9rZW4"  # well-formed base64url, signed by nobody
+NOBODY = "00000000-0000-4000-8000-000000000000"
 
 # Which scene ids a path parameter may take (see tests/e2e/conftest.py Scene).
 DATA_REQUESTS = ("D", "P", "Q", "V")
@@ -64,7 +74,12 @@ def path_choices(template: str, scene: Scene) -> dict[str, list[str]]:
         "incident_id": [scene.ids["I"]],
         "purpose": ["info_mail", "profiling"],
         "token": [UNSUBSCRIBE_TOKEN],
-        "record_id": ["00000000-0000-4000-8000-000000000000"],
+        "record_id": [NOBODY],
+        # The outbox's own ids: none of the scene's, so the body is judged, then a 404.
+        "webhook_id": [NOBODY],
+        "system_id": [NOBODY],
+        "delivery_id": ["msg_none"],
+        "propagation_id": ["msg_none"],
     }
     names = [part[1:-1] for part in template.split("/") if part.startswith("{")]
     return {name: options[name] for name in names}

@@ -97,7 +97,8 @@ class ReadSide(Protocol):
         after: str | None = None, limit: int = DEFAULT_LIMIT,
     ) -> Page:
         """Soonest due first: {id, subject_id, tenant_id, kind, channel, status, received_at,
-        due_at, overdue, identity_verified, quote, delivery_sha256}."""
+        due_at, overdue, identity_verified, quote, delivery_sha256, waiting_for (the
+        registered systems whose confirmation it awaits)}."""
 
     # Incidents and disclosures
     def incident(
@@ -110,7 +111,8 @@ class ReadSide(Protocol):
         limit: int = DEFAULT_LIMIT,
     ) -> Page:
         """{id, title, description, severity, aware_at, authority_due_at,
-        authority_notified_at, overdue, tenant_ids, customers_notified: {tenant: at}}"""
+        authority_notified_at, overdue, tenant_ids, customers_notified: {tenant: at},
+        customer_notices: [{tenant_id, at, by, message_id}]}"""
 
     def disclosures(
         self, tenant_id: UUID, *, after: str | None = None, limit: int = DEFAULT_LIMIT

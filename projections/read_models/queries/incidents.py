@@ -58,12 +58,12 @@ class IncidentQueries(Queries):
         (iid, title, description, severity, aware_at, due_at, notified_at, reference, flagged,
          reported_at, actor, position) = row
         affected = self.db.fetchall(
-            "SELECT tenant_id, notified_at FROM incident_tenants WHERE incident_id = %s "
-            "ORDER BY tenant_id",
+            "SELECT tenant_id, notified_at, notified_by, notice_message_id FROM incident_tenants "
+            "WHERE incident_id = %s ORDER BY tenant_id",
             (iid,),
         )
         if tenant_id is not None:
-            affected = [(t, at) for t, at in affected if t == str(tenant_id)]
+            affected = [row for row in affected if row[0] == str(tenant_id)]
         # Late is late: notified after the 72 hours, or not yet notified and past them.
         told_or_now = moment(notified_at) if notified_at is not None else self.clock.now()
         overdue = bool(flagged) or is_past(moment(due_at), told_or_now)
@@ -72,8 +72,12 @@ class IncidentQueries(Queries):
             "aware_at": moment(aware_at), "authority_due_at": moment(due_at),
             "authority_notified_at": moment(notified_at), "authority_reference": reference,
             "overdue": overdue, "reported_at": moment(reported_at), "reported_by": actor,
-            "tenant_ids": [t for t, _ in affected],
-            "customers_notified": {t: moment(at) for t, at in affected if at is not None},
+            "tenant_ids": [t for t, *_ in affected],
+            "customers_notified": {t: moment(at) for t, at, *_ in affected if at is not None},
+            "customer_notices": [
+                {"tenant_id": t, "at": moment(at), "by": by, "message_id": message_id}
+                for t, at, by, message_id in affected if at is not None
+            ],
             "position": position,
         }
 

@@ -4,7 +4,9 @@
 Groups: writes (Ledger vs raw inserts), http (PUT, GET, projection lag), access-log (PostgreSQL,
 generated rows), replay (rebuild, verify, peak memory), erasure, costs (the fresh consent check,
 the xlsx export, decisions on requests with many refusals), key-epochs (an epoch close over
-100,000 live data keys; erasure at 1,000 and at 100,000 live keys; `key_epochs` works too).
+100,000 live data keys; erasure at 1,000 and at 100,000 live keys; `key_epochs` works too),
+notifications (webhook deliveries/s to a local receiver; consent writes with 10 subscriptions
+and the outbox running against without).
 Every group makes its own data in a throwaway store and removes it afterwards."""
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from bench import access_log, costs, erasure, http, key_epochs, replay, writes
+from bench import access_log, costs, erasure, http, key_epochs, notifications, replay, writes
 from bench.machine import describe, postgres_version
 from bench.results import Results, guarded
 from bench.sizes import choose
 from bench.stores import STORES, conninfo, pg_admin_url, postgres_available, scratch
 
-GROUPS = ("writes", "http", "access-log", "replay", "erasure", "costs", "key-epochs")
+GROUPS = (
+    "writes", "http", "access-log", "replay", "erasure", "costs", "key-epochs", "notifications",
+)
 POSTGRES_ONLY = {"access-log"}
 
 
@@ -113,7 +117,8 @@ def _runner(group: str, store: str, sizes, results: Results, log) -> Callable[[]
             replay.measure(results, store, sizes, log)
             return
         module = {"writes": writes, "http": http, "access-log": access_log,
-                  "erasure": erasure, "costs": costs, "key-epochs": key_epochs}[group]
+                  "erasure": erasure, "costs": costs, "key-epochs": key_epochs,
+                  "notifications": notifications}[group]
         with scratch(store, group) as target:
             module.measure(results, target, sizes, log)
 

@@ -25,6 +25,9 @@ class Sizes:
     events_small: int  # the small log, for the memory ratio
     erase_long: int  # events of the long-lived subject that is erased
     erase_short: int
+    webhooks: int  # subscriptions delivered to, and active beside the consent writes (issue 16)
+    notices: int  # access requests whose notices go to every subscription, per run
+    receiver_seconds: float  # how long the receiver's own ceiling is measured
     replay_runs: int = 0  # runs of the replays of the large log (0: as `runs`); they are long
 
 
@@ -33,18 +36,21 @@ QUICK = Sizes(
     http_seconds=1.0, http_clients=8, http_subjects=20, http_workers=1,
     log_rows=3_000, log_tenants=10, log_queries=10,
     events=3_000, events_small=1_000, erase_long=300, erase_short=10,
+    webhooks=10, notices=10, receiver_seconds=0.3,
 )
 DEFAULT = Sizes(
     name="default", runs=3, writes=3_000, callers=8, raw_seconds=3.0, raw_connections=4,
     http_seconds=8.0, http_clients=32, http_subjects=2_000, http_workers=2,
     log_rows=1_000_000, log_tenants=1_000, log_queries=100,
     events=100_000, events_small=10_000, erase_long=10_000, erase_short=10,
+    webhooks=10, notices=300, receiver_seconds=2.0,
 )
 FULL = Sizes(
     name="full", runs=3, writes=6_000, callers=8, raw_seconds=4.0, raw_connections=4,
     http_seconds=10.0, http_clients=32, http_subjects=5_000, http_workers=2,
     log_rows=10_000_000, log_tenants=1_000, log_queries=200,
-    events=1_000_000, events_small=100_000, erase_long=100_000, erase_short=10, replay_runs=2,
+    events=1_000_000, events_small=100_000, erase_long=100_000, erase_short=10,
+    webhooks=10, notices=1_000, receiver_seconds=3.0, replay_runs=2,
 )
 PRESETS = {sizes.name: sizes for sizes in (QUICK, DEFAULT, FULL)}
 

@@ -15,7 +15,7 @@ from bench import sizes
 TINY = replace(
     sizes.QUICK, writes=40, raw_seconds=0.2, http_seconds=0.6, http_clients=4, http_subjects=8,
     log_rows=400, log_tenants=4, log_queries=3, events=600, events_small=200,
-    erase_long=60, erase_short=5,
+    erase_long=60, erase_short=5, webhooks=3, notices=4, receiver_seconds=0.2,
 )
 
 
@@ -30,7 +30,9 @@ def test_the_benchmark_suite_reports_every_figure_on_both_stores(
     # Every group on PostgreSQL; on SQLite the groups whose code differs by store (the HTTP
     # server and the replays run the same code on both, and cost seconds of process start each).
     results = suite.main(["--quick", "--stores", "postgres", "--markdown", str(markdown)])
-    on_sqlite = suite.main(["--quick", "--stores", "sqlite", "--only", "writes,erasure"])
+    on_sqlite = suite.main(
+        ["--quick", "--stores", "sqlite", "--only", "writes,erasure,notifications"]
+    )
 
     rows = results.rows + on_sqlite.rows
     failed = [row.note for row in rows if row.note.startswith("failed")]
@@ -64,3 +66,14 @@ def test_the_benchmark_suite_reports_every_figure_on_both_stores(
     # What issue 13's final erasure costs: closing an epoch, and erasing at many keys.
     for prefix in ("epoch close over", "erase a subject at"):
         assert any(figure.startswith(prefix) for figure, store in reported if store == "postgres"), prefix
+    # What issue 16's outbox delivers, and what it costs consent writes, on both stores (the
+    # outbox claims its deliveries differently on each).
+    for store in ("sqlite", "postgres"):
+        for figure in (
+            "webhook deliveries/s to a local receiver", "receiver ceiling: plain httpx2 POSTs/s",
+            "consent writes/s, no subscriptions, no outbox running",
+            f"consent writes/s, {TINY.webhooks} subscriptions, outbox running",
+            f"consent writes with {TINY.webhooks} subscriptions ÷ without (same run)",
+        ):
+            assert (figure, store) in reported, (figure, store)
+    assert "webhook deliveries/s to a local receiver" in markdown.read_text()

@@ -28,6 +28,11 @@ from projections.storage.key_directory import KeyDirectory
 from projections.storage.key_epochs import KeyEpochs, Progress
 from projections.storage.key_store import SqlKeyStore
 from projections.storage.portal_sessions import SessionStore
+from projections.outbox.contacts import ContactStore
+from projections.outbox.deliveries import DeliveryStore
+from projections.outbox.notices import outbox_runner
+from projections.outbox.subscriptions import SubscriptionStore, sealing_key
+from projections.outbox.systems import SystemStore
 from projections.storage.postgres import PostgresDatabase
 
 from api import keyfiles
@@ -38,10 +43,6 @@ from api.settings import Settings
 
 if TYPE_CHECKING:
     from projections.merkle_log.sealer import Sealer
-    from projections.outbox.contacts import ContactStore
-    from projections.outbox.deliveries import DeliveryStore
-    from projections.outbox.subscriptions import SubscriptionStore
-    from projections.outbox.systems import SystemStore
     from projections.read_models.base import Projection
     from projections.read_models.read_side import ReadSideHandle
     from projections.read_models.runner import ProjectionRunner
@@ -146,10 +147,6 @@ def make_sealer(stores: Stores, settings: Settings) -> Sealer:
     """The sealer for these stores, signing with the configured key and keeping the configured
     delay bound (settings.checkpoint_delay_seconds). Call `.start()` / `.stop()` around serving."""
     from projections.merkle_log.sealer import Sealer
-    from projections.outbox.contacts import ContactStore
-    from projections.outbox.deliveries import DeliveryStore
-    from projections.outbox.subscriptions import SubscriptionStore
-    from projections.outbox.systems import SystemStore
 
     return Sealer(
         stores.ledger,
@@ -194,25 +191,17 @@ class Container:
 
     # The outbox's stores (projections/outbox/): who is told what, and what was sent.
     def subscriptions(self) -> SubscriptionStore:
-        from projections.outbox.subscriptions import SubscriptionStore, sealing_key
-
         return self._once("subscriptions", lambda: SubscriptionStore(
             self.stores.db, sealing_key(self.stores.keys.derivation_root())
         ))
 
     def deliveries(self) -> DeliveryStore:
-        from projections.outbox.deliveries import DeliveryStore
-
         return self._once("deliveries", lambda: DeliveryStore(self.stores.db))
 
     def contacts(self) -> ContactStore:
-        from projections.outbox.contacts import ContactStore
-
         return self._once("contacts", lambda: ContactStore(self.stores.db))
 
     def systems(self) -> SystemStore:
-        from projections.outbox.systems import SystemStore
-
         return self._once("systems", lambda: SystemStore(self.stores.db))
 
     def _once(self, name: str, make: Callable[[], Made]) -> Made:
@@ -279,24 +268,11 @@ def build(
             stores, settings, run_projections=False, clock=stores.ledger.clock
         )
         made = make_sealer(stores, settings) if sealer else None
-        outbox = make_outbox(stores, settings)
+        outbox = outbox_runner(stores.ledger, stores.db, settings.poll_interval_ms / 1000)
     except BaseException:
         stores.close()
         raise
     return Container(settings, stores, read_side, made, outbox)
-
-
-def make_outbox(stores: Stores, settings: Settings) -> ProjectionRunner:
-    """The outbox's consumer of the log, in a runner group of its own; a store that never had
-    one starts it at the log's head (projections/outbox/notices.py)."""
-    from projections.outbox.notices import OutboxNotices, start_at_head
-    from projections.read_models.runner import ProjectionRunner
-
-    start_at_head(stores.db, int(stores.ledger.recorder.max_notification_id() or 0))
-    return ProjectionRunner(
-        stores.ledger, stores.db, [OutboxNotices()], group="outbox",
-        poll_interval=settings.poll_interval_ms / 1000,
-    )
 
 
 @contextmanager

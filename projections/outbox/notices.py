@@ -12,7 +12,7 @@ that the message needs; who hears it is decided when it is fanned out (deliverie
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.access import AccessRequest
@@ -29,6 +29,9 @@ from projections.read_models.base import Handler, Projection, Writer
 from projections.read_models.tables import TRACKING_TABLE, create_bookkeeping_tables, micros
 from projections.storage.database import Database
 from projections.storage.tables import Table
+
+if TYPE_CHECKING:
+    from projections.read_models.runner import ProjectionRunner
 
 NAME = "outbox"
 # What the outbox remembers of an access request, for its later events that do not carry it.
@@ -197,6 +200,17 @@ def _notice(
     data: dict[str, Any], subject_id: UUID | None = None,
 ) -> None:
     w.insert(OUTBOX_NOTICES, _row(event, position, kind, tenant_id, data, subject_id))
+
+
+def outbox_runner(ledger: Any, db: Database, poll_interval: float) -> ProjectionRunner:
+    """The outbox's consumer of the log, in a runner group of its own; a store that never had
+    one starts it at the log's head."""
+    from projections.read_models.runner import ProjectionRunner
+
+    start_at_head(db, int(ledger.recorder.max_notification_id() or 0))
+    return ProjectionRunner(
+        ledger, db, [OutboxNotices()], group="outbox", poll_interval=poll_interval
+    )
 
 
 def start_at_head(db: Database, head: int) -> None:

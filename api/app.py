@@ -49,8 +49,10 @@ from api.routers import (
     subjects,
     systems,
     tenants,
+    transparency,
     unsubscribe,
     webhooks,
+    witnesses,
 )
 from api.settings import Settings, get_settings
 from domain.clock import Clock
@@ -63,7 +65,7 @@ The Compliance Ledger records consent, staff access to customers' data, subjects
 incidents and disclosures as immutable, verifiable events.
 
 **Authentication**: `Authorization: Bearer <JWT>` with claims `sub`, `role` (staff, customer,
-officer, system, auditor), `exp`, and `tenant` for customers. Locally:
+officer, system, auditor, witness), `exp`, and `tenant` for customers. Locally:
 `.venv/bin/ledger token --role officer --actor olga`.
 
 **Errors** are `application/problem+json` (RFC 9457): 401 no or bad token, 403 a role that may
@@ -133,7 +135,7 @@ _ROUTERS = (
     health.router, tenants.router, subjects.router, consents.router, data_requests.router,
     access_requests.router, access_log.router, disclosures.router, incidents.router,
     contacts.router, webhooks.router, systems.router, propagations.router,
-    consent_batch.router, audit.router, unsubscribe.router, privacy.router,
+    consent_batch.router, audit.router, witnesses.router, transparency.router, unsubscribe.router, privacy.router,
     protected_resource.router, portal_router,
 )
 # Tried first when a request is matched to its route: every route tried costs a regular

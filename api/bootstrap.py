@@ -155,7 +155,15 @@ def make_sealer(stores: Stores, settings: Settings) -> Sealer:
         checkpoint_interval=1.0,
         max_delay=settings.checkpoint_delay_seconds,
         poll_interval=settings.poll_interval_ms / 1000,
+        origin=log_origin(stores, settings),
     )
+
+
+def log_origin(stores: Stores, settings: Settings) -> str:
+    """The log's C2SP origin, chosen once and kept in the store (projections/merkle_log/notes.py)."""
+    from projections.merkle_log.notes import ensure_origin
+
+    return ensure_origin(stores.db, settings.log_origin, settings.public_url)
 
 
 @dataclass
@@ -171,6 +179,7 @@ class Container:
     outbox: ProjectionRunner  # the outbox's tracked consumer (projections/outbox/notices.py)
     _dispatcher: Dispatcher | None = field(default=None, repr=False)
     _sweeper: tuple[threading.Thread, threading.Event] | None = field(default=None, repr=False)
+    _witnesses: Any = field(default=None, repr=False)  # api/witnesses/submitter.py, when configured
     _made: dict[str, Any] = field(default_factory=dict, repr=False)
     # Reentrant: a store made here may ask for another (the dispatcher for the deliveries).
     _making: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -232,12 +241,24 @@ class Container:
             self._dispatcher.start()
         if sealer and self.sealer is not None:
             self.sealer.start()
+            self._witnesses = self._ask_witnesses(self.sealer)
         if sweep:
             self._sweeper = start_sweeper(
                 self.stores.ledger, self.read_side.read_models,
                 self.settings.sweep_interval_seconds, self.stores.epochs,
                 delivered_files=self.delivered_files,
             )
+
+    def _ask_witnesses(self, sealer: Sealer) -> Any:
+        """Witnesses cosign each checkpoint this process signs (LEDGER_WITNESSES; none: nothing runs)."""
+        from api.witnesses.submitter import start_submitter
+
+        if not self.settings.witnesses:
+            return None
+        return start_submitter(
+            self.stores.db, keyfiles.signing_key(self.settings), self.settings.witnesses,
+            self.settings.witness_timeout_seconds, lambda: sealer.active,
+        )
 
     def close(self, sweep_timeout: float = 30.0) -> None:
         """Stops what runs, each after its work in progress commits or rolls back (nothing
@@ -247,6 +268,9 @@ class Container:
             stop.set()
             thread.join(timeout=sweep_timeout)
             self._sweeper = None
+        if self._witnesses is not None:
+            self._witnesses.stop()
+            self._witnesses = None
         if self.sealer is not None:
             self.sealer.stop()
         if self._dispatcher is not None:

@@ -15,13 +15,17 @@ from enum import StrEnum
 # Who acts
 class Role(StrEnum):
     """The part a caller plays: vendor staff asking for access, a customer's administrator, a
-    privacy officer, one of the vendor's systems, an auditor. Each caller acts in exactly one."""
+    privacy officer, one of the vendor's systems, an auditor, a witness. Each caller acts in
+    exactly one."""
 
     STAFF = "staff"
     CUSTOMER = "customer"
     OFFICER = "officer"
     SYSTEM = "system"
     AUDITOR = "auditor"
+    # A witness or monitor that reads the log's checkpoints and tiles to keep the vendor honest:
+    # it sees hashes only, never an event.
+    WITNESS = "witness"
 
 
 # Consent

@@ -35,20 +35,51 @@ def verify(
         None, "--public-key", exists=True, dir_okay=False,
         help="the published checkpoint key (PEM or base64 of 32 raw bytes); default: the configured signing key's",
     ),
+    trusted_checkpoint: Path | None = typer.Option(
+        None, "--trusted-checkpoint", exists=True, dir_okay=False,
+        help="a checkpoint note (as served by /v1/log/checkpoint) kept from before: the log "
+        "must still extend it (catches truncation, and a log wiped and sealed again)",
+    ),
+    witness: list[str] = typer.Option(
+        [], "--witness", help="a witness's verifier key (repeatable): the latest checkpoint "
+        "must carry its cosignature",
+    ),
+    quorum: int | None = typer.Option(
+        None, "--quorum", help="how many of the --witness keys must have cosigned; default: all",
+    ),
 ) -> None:
-    """Recompute the Merkle log from the stored events and check every signed checkpoint.
+    """Recompute the Merkle log from the stored events and check every signed checkpoint, the
+    stored interior nodes, the sealer's record, and that nothing waits longer than
+    LEDGER_CHECKPOINT_DELAY_SECONDS to be sealed and signed.
 
-    Exits 0 only when everything holds; otherwise 1, naming the first bad position and what is
-    wrong (changed, missing, reordered, extra, bad signature)."""
+    Exits 0 only when everything holds; otherwise 1, naming the first bad place and what is
+    wrong (changed, missing, reordered, extra, bad signature, garbled, truncated, overdue)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from api.bootstrap import open_stores
     from api.settings import get_settings
+    from projections.audit.trusted_checkpoint import UnusableNote, read_trusted
     from projections.audit.verify import verify_log
+    from projections.audit.witness_check import witness_problems, witness_verifiers
+    from projections.merkle_log.signed_notes import NoteError
 
     settings = get_settings()
     key = _public_key(settings, public_key)
+    try:
+        witness_verifiers(witness)
+        if quorum is not None and not 1 <= quorum <= len(witness):
+            raise ValueError(f"must be between 1 and the number of --witness keys ({len(witness)})")
+    except NoteError as error:
+        raise typer.BadParameter(str(error), param_hint="--witness") from None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--quorum") from None
+    trusted = None
+    if trusted_checkpoint is not None:
+        try:
+            trusted = read_trusted(trusted_checkpoint.read_text(encoding="utf-8"))
+        except (UnusableNote, UnicodeError) as error:
+            raise typer.BadParameter(str(error), param_hint="--trusted-checkpoint") from None
     console = Console(soft_wrap=True)
     stores = open_stores(settings)
     try:
@@ -66,8 +97,21 @@ def verify(
                     shown[0] = notification_id
                     progress.update(task, completed=min(notification_id, total))
 
-            report = verify_log(stores.ledger.recorder, stores.db, key, on_event=advance)
+            report = verify_log(
+                stores.ledger.recorder, stores.db, key, on_event=advance,
+                delay=settings.checkpoint_delay_seconds, trusted=trusted,
+            )
             progress.update(task, completed=total)
+        unwitnessed = witness_problems(stores.db, key, witness, quorum) if witness else []
+    except Exception as error:
+        from projections.storage.follower import database_unreachable
+
+        if database_unreachable(error):
+            raise
+        # A row garbled past what the checks expect: still a finding, named, not a traceback.
+        console.print(f"[red]FAILED[/red] reading the stored log: {type(error).__name__}: "
+                      f"{error}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
     finally:
         stores.close()
 
@@ -76,10 +120,17 @@ def verify(
         f"checkpoints checked: {report.checkpoints}; not yet sealed: {report.unsealed}"
     )
     first = report.first
-    if first is None:
-        console.print("[green]OK[/green]: every sealed event matches its leaf and every checkpoint's "
-                      "root and signature hold")
+    if first is None and not unwitnessed:
+        console.print("[green]OK[/green]: every sealed event matches its leaf, every checkpoint's "
+                      "root and signature, every stored node and the sealer's record hold"
+                      + (f", and the log extends the trusted checkpoint of size {trusted.tree_size}"
+                         if trusted is not None else "")
+                      + (f"; {len(witness)} witness key(s) checked" if witness else ""))
         raise typer.Exit(EXIT_OK)
+    for line in unwitnessed:
+        console.print(f"[red]FAILED[/red] witnesses: {line}", markup=True, highlight=False)
+    if first is None:
+        raise typer.Exit(EXIT_FAILED)
     console.print(f"[red]FAILED[/red] at {first.describe()}", markup=True, highlight=False)
     others = [p for p in report.problems if p is not first][: SHOWN_PROBLEMS - 1]
     for problem in others:
@@ -95,16 +146,23 @@ def seal() -> None:
 
     from api.bootstrap import make_sealer, open_stores
     from api.settings import get_settings
+    from projections.merkle_log.sealed_state import StateInconsistent
 
     settings = get_settings()
     console = Console()
     stores = open_stores(settings)
     try:
         sealer = make_sealer(stores, settings)
-        added = sealer.seal_pending()
-        standing_by = not sealer.active
-        size = sealer.tree_size
-        sealer.stop()
+        try:
+            added = sealer.seal_pending()
+            standing_by = not sealer.active
+            size = sealer.tree_size
+        except StateInconsistent as error:
+            # The sealer recorded why it stopped (ledger projections status, /healthz).
+            console.print(f"[red]FAILED[/red]: the sealer stopped: {error}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
+        finally:
+            sealer.stop()
     finally:
         stores.close()
     if standing_by:
@@ -115,14 +173,32 @@ def seal() -> None:
 
 def public_key(
     raw: bool = typer.Option(False, "--raw", help="print the 32 raw bytes in base64 instead of PEM"),
+    vkey: bool = typer.Option(
+        False, "--vkey", help="print the C2SP verifier key (origin+keyid+base64) of the log's notes"
+    ),
 ) -> None:
     """Print the public key that checks the checkpoints' signatures, to publish to auditors."""
     from api import keyfiles
     from api.settings import get_settings
     from projections.merkle_log.checkpoints import public_key_pem, public_key_raw_base64
 
-    key = keyfiles.signing_key(get_settings())
+    settings = get_settings()
+    key = keyfiles.signing_key(settings)
+    if vkey:
+        typer.echo(log_verifier_key(settings, key))
+        return
     typer.echo(public_key_raw_base64(key) if raw else public_key_pem(key).rstrip("\n"))
+
+
+def log_verifier_key(settings: Settings, key: object) -> str:
+    from api.bootstrap import log_origin, open_stores
+    from projections.merkle_log.tlog_checkpoint import log_verifier
+
+    stores = open_stores(settings)
+    try:
+        return log_verifier(log_origin(stores, settings), key).vkey()
+    finally:
+        stores.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -10,16 +10,20 @@ def init() -> None:
     file in it (and the SQLite store's) 0600."""
     from rich.console import Console
 
-    from api.bootstrap import open_private_stores
+    from api.bootstrap import log_origin, open_private_stores
     from api.private_files import make_private
     from api.settings import get_settings
 
     settings = get_settings()
-    open_private_stores(settings).close()
+    stores = open_private_stores(settings)
+    try:
+        origin = log_origin(stores, settings)
+    finally:
+        stores.close()
     make_private(settings)  # and whatever closing left behind
     Console().print(
         f"[green]Ledger initialised[/green]: store {settings.database_url}, "
-        f"keys in {settings.data_dir.resolve()}"
+        f"keys in {settings.data_dir.resolve()}, log origin {origin}"
     )
 
 

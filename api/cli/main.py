@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import audit, backup, initialise, keys, projections, serve, sweep, tokens, worker
+from api.cli import (
+    audit, audit_bundle, backup, initialise, keys, projections, serve, sweep, tokens, witness, worker,
+)
 
 app = typer.Typer(
     help="The Compliance Ledger: an event-sourced, verifiable record of consent and access.",
@@ -13,7 +15,9 @@ app = typer.Typer(
 )
 
 # In the order `ledger --help` lists them.
-COMMAND_GROUPS = (initialise, serve, tokens, projections, worker, audit, sweep, keys, backup)
+COMMAND_GROUPS = (
+    initialise, serve, tokens, projections, worker, audit, audit_bundle, witness, sweep, keys, backup,
+)
 
 
 @app.callback()

@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
     @group.command()
     def status() -> None:
         """Each read model's position and how many events it is behind; a stopped read model
-        with the event it could not apply and the error. Exit 1 while one is stopped."""
+        with the event it could not apply and the error; the sealer's position, or why it
+        halted. Exit 1 while one is stopped or the sealer halted."""
         from rich.console import Console
         from rich.markup import escape
         from rich.table import Table
@@ -81,12 +82,13 @@ def register(app: typer.Typer) -> None:
                     f"`ledger projections rebuild --only {failure.name}`.",
                     highlight=False,
                 )
+            halted = _sealer_line(stores, console, head)
             holder = _active_worker(stores)
             if holder is not None:
                 console.print(holder)
         finally:
             stores.close()
-        if stopped:
+        if stopped or halted:
             raise typer.Exit(1)
 
     @group.command()
@@ -167,6 +169,29 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(1)
 
     app.add_typer(group, name="projections")
+
+
+def _sealer_line(stores: Stores, console: Any, head: int) -> bool:
+    """Print how far the sealer has come, or why it halted; True when it halted."""
+    from rich.markup import escape
+
+    from projections.merkle_log.sealed_state import sealed_position
+    from projections.merkle_log.sealer_halts import sealer_halt
+    from projections.merkle_log.store import create_tables
+
+    create_tables(stores.db)
+    halt = sealer_halt(stores.db)
+    if halt is not None:
+        console.print(
+            f"[red]✗ {escape(halt.describe())}[/red] (since {halt.halted_at:%Y-%m-%d %H:%M:%S} "
+            "UTC). Nothing new is sealed or signed; mend the record (`ledger verify` names what "
+            "disagrees) and restart the sealer.",
+            highlight=False, soft_wrap=True,
+        )
+        return True
+    position = sealed_position(stores.db)
+    console.print(f"sealer: sealed up to event {position}, {max(0, head - position)} behind")
+    return False
 
 
 def _active_worker(stores: Stores) -> str | None:

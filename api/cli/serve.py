@@ -26,10 +26,12 @@ def serve(
 
     settings = get_settings()
     keyfiles.ensure_all(settings)  # before the workers fork, so they all read the same keys
+    console = Console(highlight=False, soft_wrap=True)
+    origin = _log_origin(settings, console)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
-    console = Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]Compliance Ledger[/bold] on {base} (store: {settings.database_url})")
+    console.print(f"  log:       {origin} (`ledger public-key --vkey` for its verifier key)")
     console.print(f"  API docs:  {base}/docs")
     if settings.uses_identity_provider:
         console.print(f"  tokens:    from {', '.join(settings.oidc_issuer)} for the audience "
@@ -50,6 +52,22 @@ def serve(
         uvicorn.run("api.app:create_app", **options)
     else:
         _serve_workers(uvicorn.Config("api.app:create_app", **options))
+
+
+def _log_origin(settings: Any, console: Any) -> str:
+    """The log's name, chosen before the workers start (so they agree), and a clear refusal
+    when LEDGER_LOG_ORIGIN names another log than the store holds."""
+    from api.bootstrap import log_origin, open_private_stores
+    from projections.merkle_log.notes import OriginMismatch
+
+    stores = open_private_stores(settings)
+    try:
+        return log_origin(stores, settings)
+    except OriginMismatch as error:
+        console.print(f"[red]Error[/red]: {error}")
+        raise typer.Exit(2) from None
+    finally:
+        stores.close()
 
 
 def _log_config(level: str) -> dict[str, Any]:

@@ -8,7 +8,10 @@ from api.http.auth import Role
 
 
 def token(
-    role: Role = typer.Option(..., "--role", help="staff, customer, officer, system or auditor"),
+    role: Role = typer.Option(
+        ..., "--role", help="staff, customer, officer, system, auditor, or witness (reads "
+        "only the log's checkpoint and hash tiles)",
+    ),
     actor: str = typer.Option(..., "--actor", help="who the token speaks for (its `sub`)"),
     tenant: str | None = typer.Option(None, "--tenant", help="the tenant id (customers only)"),
     ttl: int = typer.Option(3600, "--ttl", min=1, help="seconds until it expires"),

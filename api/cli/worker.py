@@ -39,7 +39,13 @@ def worker(
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    container = build(settings, sealer=sealer)
+    from projections.merkle_log.notes import OriginMismatch
+
+    try:
+        container = build(settings, sealer=sealer)
+    except OriginMismatch as error:
+        Console(stderr=True).print(f"[red]Error[/red]: {error}", highlight=False)
+        raise typer.Exit(2) from None
     container.start(projections=projections, sealer=sealer, sweep=sweep)
     console = Console(stderr=True)
     parts = (("projections", projections), ("sealer", sealer), ("sweep", sweep))

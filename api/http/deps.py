@@ -205,4 +205,8 @@ AccessRequestReader = Annotated[
 officers and auditors."""
 ConsentReader = Annotated[Caller, Depends(allow(Role.SYSTEM, Role.OFFICER, Role.AUDITOR))]
 """Those who ask about consent: the vendor's systems before they write, officers, auditors."""
-
+# Everyone who acts in the ledger; a witness only reads the log (LogReader).
+PARTICIPANTS = tuple(role for role in Role if role is not Role.WITNESS)
+LogReader = Annotated[Caller, Depends(allow(*Role))]
+"""Those who read the log's signed checkpoints and hash tiles: every role, witnesses included
+(the hashes reveal no event; the entries themselves are for auditors)."""

@@ -45,7 +45,7 @@ router = page_router()
 def not_for_role(role: str) -> str:
     return (
         f"This portal is for customer administrators. A token for the role '{role}' cannot "
-        "log in here; staff, officers and auditors use the API."
+        "log in here; staff, officers, auditors and witnesses use the API."
     )
 
 

@@ -2,7 +2,8 @@
 
 Everything here lets an auditor check the ledger with their own code (docs/verifying.md): the
 stored bytes and leaf hash of each event, the latest (or any earlier) signed checkpoint with the
-public key, and inclusion and consistency proofs for any tree size up to the latest checkpoint.
+public key, every checkpoint's C2SP note, and inclusion and consistency proofs for any tree size
+up to the latest checkpoint.
 """
 
 from __future__ import annotations
@@ -11,18 +12,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from api import keyfiles
 from api.http.deps import MAX_POSITION, RETRY_AFTER_SECONDS, Auditor, CurrentLedgerDep
 from api.http.query_parameters import StrictQueryRoute
-from api.http.paging import DEFAULT_LIMIT, MAX_LIMIT
+from api.http.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, PagingDep, fetch_page
 from api.http.problems import ProblemException, documented, field_problem
 from api.settings import Settings
 from domain.errors import InvalidInput
+from projections.audit.checkpoint_listing import checkpoint_page
 from projections.audit.events_feed import audit_events
 from projections.merkle_log.checkpoints import public_key_pem, public_key_raw_base64
+from projections.merkle_log.notes import note_at, stored_origin
 from projections.merkle_log.proofs import Proofs, TreeDamaged
 from projections.merkle_log.store import checkpointed_position
 from projections.storage.database import Database
@@ -53,7 +57,17 @@ def published_key(request: Request) -> tuple[str, str]:
     return cached
 
 
+def log_public_key(request: Request) -> Ed25519PublicKey:
+    """The log's public key, derived once per app: each note's key id is made from it."""
+    cached = getattr(request.app.state, "log_public_key", None)
+    if cached is None:
+        cached = keyfiles.signing_key(request.app.state.settings).public_key()
+        request.app.state.log_public_key = cached
+    return cached
+
+
 AuditDbDep = Annotated[Database, Depends(audit_db)]
+LogPublicKeyDep = Annotated[Ed25519PublicKey, Depends(log_public_key)]
 
 
 def sealed_proofs(
@@ -105,6 +119,13 @@ def _as_problems() -> Iterator[None]:
 # --- responses ----------------------------------------------------------------------------------
 
 
+NOTE_DESCRIPTION = (
+    "the same checkpoint as a C2SP signed note (c2sp.org/tlog-checkpoint) with every witness's "
+    "cosignature kept for it, as GET /v1/log/checkpoint serves it; null for a checkpoint "
+    "signed before the log had notes"
+)
+
+
 class CheckpointOut(BaseModel):
     tree_size: int = Field(description="how many events (leaves) the tree holds")
     root_hash: str = Field(description="RFC 9162 root of the first tree_size leaves, lowercase hex")
@@ -112,6 +133,16 @@ class CheckpointOut(BaseModel):
     signature: str = Field(description="Ed25519 signature over the checkpoint text, standard base64")
     public_key: str = Field(description="the signing key's public half, PEM (SubjectPublicKeyInfo)")
     public_key_raw: str = Field(description="the same key as its 32 raw bytes, standard base64")
+    origin: str | None = Field(description="the log's name (C2SP origin), the first line of every note")
+    note: str | None = Field(description=NOTE_DESCRIPTION)
+
+
+class ListedCheckpoint(BaseModel):
+    tree_size: int = Field(description="how many events (leaves) the tree holds")
+    root_hash: str = Field(description="RFC 9162 root of the first tree_size leaves, lowercase hex")
+    timestamp: str = Field(description="when it was signed, UTC, exactly as signed")
+    signature: str = Field(description="Ed25519 signature over the checkpoint text, standard base64")
+    note: str | None = Field(description=NOTE_DESCRIPTION)
 
 
 class InclusionOut(BaseModel):
@@ -151,6 +182,7 @@ def checkpoint(
     caller: Auditor,
     proofs: ProofsDep,
     key: PublicKeyDep,
+    log_key: LogPublicKeyDep,
     tree_size: Annotated[
         int | None,
         Query(ge=1, le=MAX_SIZE, description="an earlier checkpoint's size; default: the latest"),
@@ -159,7 +191,21 @@ def checkpoint(
     """The latest signed checkpoint (or the one signed for `tree_size` leaves) and the public key.
     Signed text: "compliance-ledger checkpoint v1\\n<tree_size>\\n<root hex>\\n<timestamp>\\n"."""
     signed = proofs.checkpoint(tree_size)
-    return CheckpointOut(**signed.as_json(), public_key=key[0], public_key_raw=key[1])
+    note = note_at(proofs.db, log_key, signed.tree_size)
+    return CheckpointOut(
+        **signed.as_json(), public_key=key[0], public_key_raw=key[1],
+        origin=stored_origin(proofs.db), note=None if note is None else note.render(),
+    )
+
+
+@router.get("/checkpoints")
+def checkpoints(
+    caller: Auditor, db: AuditDbDep, log_key: LogPublicKeyDep, page: PagingDep
+) -> Page[ListedCheckpoint]:
+    """Every signed checkpoint, oldest first, each with its note and cosignatures (null note:
+    signed before the log had notes). Keep them: a later checkpoint must extend each one."""
+    found = fetch_page(page, lambda: checkpoint_page(db, log_key, page.after, page.limit))
+    return Page[ListedCheckpoint].model_validate(found)
 
 
 @router.get("/proofs/inclusion", responses=documented(503))

@@ -14,7 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.http.auth import Caller, Role
-from api.http.deps import ContainerDep, CurrentLedgerDep, allow
+from api.http.deps import PARTICIPANTS, ContainerDep, CurrentLedgerDep, allow
 from api.http.idempotency import IdempotentRoute
 from api.http.secret_answers import SecretShownOnce
 from api.http.problems import documented
@@ -42,7 +42,7 @@ router = APIRouter(
     tags=["webhooks"], route_class=IdempotentRoute, responses=documented(401, 403, 404, 422)
 )
 Manager = Annotated[Caller, Depends(allow(Role.CUSTOMER, Role.OFFICER))]
-Anyone = Annotated[Caller, Depends(allow(*Role))]
+Anyone = Annotated[Caller, Depends(allow(*PARTICIPANTS))]
 WebhookId = Annotated[UUID, Path(description="the subscription's id")]
 DeliveryId = Annotated[
     str, Path(max_length=100, pattern="^[A-Za-z0-9_-]+$", description="the `webhook-id`")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 CHANGED, MISSING, REORDERED, EXTRA, BAD_SIGNATURE = (
     "changed", "missing", "reordered", "extra", "bad signature"
 )
+# What only the stored tree, the sealer's record and a kept checkpoint can show.
+GARBLED, TRUNCATED, OVERDUE = "garbled", "truncated", "overdue"
 KEPT_PROBLEMS = 100  # a report keeps the first ones and counts the rest
 
 
@@ -18,9 +20,12 @@ class Problem:
     notification_id: int | None = None
     detail: str = ""
     checkpoint: int | None = None  # tree size, for problems with a checkpoint
+    where: str | None = None  # a place that is no position (a node, merkle_state, a kept note)
 
     def describe(self) -> str:
-        if self.checkpoint is not None:
+        if self.where is not None:
+            where = self.where
+        elif self.checkpoint is not None:
             where = f"checkpoint of tree size {self.checkpoint}"
         elif self.notification_id is not None:
             where = f"position {self.position} (event id {self.notification_id})"

@@ -14,6 +14,11 @@ Because every leaf is first matched against its event, rolling the *stored* leav
 rolling the recomputed ones whenever all holds, and one damaged row is reported once instead of
 failing every later checkpoint too. Events beyond the sealed range are fine: not yet sealed.
 
+What the proofs and the sealer rely on is checked in the same pass: the stored interior nodes
+as the tree completes them (tree_checks.py), the sealer's record against the leaves
+(`merkle_state`, sealed_state.py), a checkpoint the auditor kept (trusted_checkpoint.py),
+and, given the delay, that nothing waits longer than it to be sealed and signed (liveness.py).
+
 A second pass runs only when rows changed: it looks for the changed contents under another
 sealed position, to tell a reordering (contents swapped or moved) from a plain change
 (projections/audit/moved_rows.py). What it finds is a `Report` (projections/audit/report.py).
@@ -27,6 +32,7 @@ for before the current one is hashed, so the server works meanwhile.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Iterator
 from itertools import chain
@@ -34,20 +40,16 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from projections.audit import trusted_checkpoint as kept
 from projections.audit.event_rows import NO_MORE_EVENTS, EventSource, Row, event_source
+from projections.audit.liveness import overdue
+from projections.audit.record_checks import check_record, past_the_leaves
 from projections.audit.moved_rows import RECLASSIFIED, Suspect, reclassify_moves, suspect
-from projections.audit.report import (
-    BAD_SIGNATURE,
-    CHANGED,
-    EXTRA,
-    MISSING,
-    REORDERED,
-    Problem,
-    Report,
-)
+from projections.audit.report import BAD_SIGNATURE, CHANGED, EXTRA, MISSING, REORDERED
+from projections.audit.report import Problem, Report
+from projections.audit.tree_checks import Rolled, StoredNodes, readable, rolls
 from projections.merkle_log.checkpoints import Checkpoint, signature_holds
-from projections.merkle_log.compact_range import CompactRange
-from projections.merkle_log.sealed_state import read_state
+from projections.merkle_log.sealed_state import read_snapshot
 from projections.merkle_log.store import create_tables, iter_checkpoints, latest_checkpoint, leaf_chunks
 from projections.storage.database import Database
 
@@ -69,26 +71,6 @@ def _hashed(
     return chain.from_iterable(hashed_chunks())
 
 
-class _Rolled:
-    """The stored leaf hashes rolled through a CompactRange. Those just found equal to their
-    recomputed hash (so well-formed) wait in `matched` and go in together, by the cheaper
-    `extend_unchecked`, whenever the tree is looked at or another hash is added; any other
-    stored value goes through the checked `append`."""
-
-    def __init__(self) -> None:
-        self._tree = CompactRange()
-        self.matched: list[bytes] = []
-
-    def tree(self) -> CompactRange:
-        if self.matched:
-            self._tree.extend_unchecked(self.matched)
-            self.matched.clear()  # the same list: callers hold its bound `append`
-        return self._tree
-
-    def append_checked(self, stored: bytes) -> None:
-        self.tree().append(stored)
-
-
 def verify_log(
     recorder: Any,
     db: Database,
@@ -97,33 +79,53 @@ def verify_log(
     chunk: int = 1000,
     leaf_chunk: int = 10_000,
     on_event: Callable[[int], None] | None = None,
+    delay: float | None = None,
+    trusted: kept.Trusted | None = None,
 ) -> Report:
     """Check the whole log. `on_event(notification_id)` is called for every event read (for a
-    progress bar). Runs safely next to a working sealer: it checks the state sealed when it began.
+    progress bar). Runs safely next to a working sealer: it checks the leaves sealed when it
+    began. With `delay` (seconds) what is unsealed or unsigned for longer fails; `trusted` is
+    a checkpoint note the auditor kept, which the log must extend.
 
     Events are read `chunk` rows a query (as `iter_events` reads them), leaves `leaf_chunk`
     positions a query: a leaf row is small, and each query has a cost of its own."""
     create_tables(db)
-    # Checkpoints first, then the state: the sealer signs only sizes it has already sealed, so
-    # every checkpoint read here is covered by the state read next.
+    # Checkpoints first, then the leaves: the sealer signs only sizes it has already sealed, so
+    # every checkpoint read here is covered by the leaves read next (with the sealer's record,
+    # in one statement, so the two agree unless one was tampered with).
     latest = latest_checkpoint(db)
     signed_bound = latest.tree_size if latest else 0
-    state = read_state(db)
-    bound = state.tree.size
+    snapshot = read_snapshot(db)
+    bound = snapshot.leaves
 
     report = Report()
     suspects: list[Suspect] = []
 
     source = event_source(recorder, chunk)
     events = _hashed(source, report, on_event)
-    checkpoints = (cp for cp in iter_checkpoints(db) if cp.tree_size <= signed_bound)
-    rolled = _Rolled()
+    checkpoints: Iterator[Checkpoint | kept.Trusted] = (
+        cp for cp in iter_checkpoints(db) if cp.tree_size <= signed_bound
+    )
+    if trusted is not None:
+        refused = kept.vouched(trusted, db, public_key)
+        if refused is not None:
+            report.add(refused)
+        else:
+            checkpoints = heapq.merge(checkpoints, [trusted], key=lambda cp: cp.tree_size)
+    nodes = StoredNodes(db, bound, report)
+    rolled = Rolled(nodes)
     rolling = True  # false once a leaf row is missing: later roots cannot be recomputed
     expected = 0
     last_good = 0  # largest checkpoint size whose root matched
 
-    def check_checkpoint(cp: Checkpoint) -> None:
+    def check_checkpoint(cp: Checkpoint | kept.Trusted) -> None:
         nonlocal last_good
+        if isinstance(cp, kept.Trusted):
+            tree = rolled.tree()
+            if rolling and tree.size == cp.tree_size:
+                for problem in kept.compare(cp, tree.size, tree.root(), db):
+                    report.add(problem)
+            return
         report.checkpoints += 1
         if not signature_holds(public_key, cp):
             report.add(Problem(
@@ -144,6 +146,7 @@ def verify_log(
                 f"somewhere in positions {last_good}..{cp.tree_size - 1}",
                 checkpoint=cp.tree_size,
             ))
+            nodes.explained_by(last_good, cp.tree_size)
         else:
             last_good = cp.tree_size
 
@@ -156,7 +159,7 @@ def verify_log(
     hash_of, keep = source.leaf_hash, rolled.matched.append
     previous_id: float = -math.inf  # below any id: the first leaf follows no other
     sealed = 0
-    for leaves in leaf_chunks(db, end=bound, chunk=leaf_chunk):
+    for leaves in readable(leaf_chunks(db, end=bound, chunk=leaf_chunk), report, lambda: expected):
         for index, notification_id, stored in leaves:
             if index != expected:
                 report.add(Problem(
@@ -170,7 +173,7 @@ def verify_log(
                     f"the sealed log lists event id {notification_id} after event id {previous_id}",
                 ))
             while event[0] < notification_id:
-                report.add(_extra(index, event))
+                report.add(_extra(index, event, notification_id))
                 event, recomputed = next(events, NO_MORE_EVENTS)
             if event[0] == notification_id:
                 if (recomputed or hash_of(event)) == stored:
@@ -184,7 +187,7 @@ def verify_log(
                     if len(suspects) < RECLASSIFIED:
                         suspects.append(suspect(index, notification_id, event, source))
                     if rolling:
-                        rolled.append_checked(stored)
+                        rolling = rolls(rolled, stored, index, report)
                 event, recomputed = next(events, NO_MORE_EVENTS)
             else:
                 report.add(Problem(
@@ -192,7 +195,7 @@ def verify_log(
                     "the sealed event is no longer stored (row deleted)",
                 ))
                 if rolling:
-                    rolled.append_checked(stored)
+                    rolling = rolls(rolled, stored, index, report)
             previous_id = notification_id
             expected = index + 1
             sealed += 1
@@ -211,19 +214,24 @@ def verify_log(
         rolling = False
     while cp is not None:
         check_checkpoint(cp)
-        report.add(Problem(
-            MISSING, expected, None,
-            f"a checkpoint covers {cp.tree_size} leaves but the sealed log has only {expected}",
-            checkpoint=cp.tree_size,
-        ))
+        if isinstance(cp, kept.Trusted):
+            if cp.tree_size > expected:
+                report.add(kept.truncated(cp, expected))
+        else:
+            report.add(Problem(
+                MISSING, expected, None,
+                f"a checkpoint covers {cp.tree_size} leaves but the sealed log has only {expected}",
+                checkpoint=cp.tree_size,
+            ))
         cp = next(checkpoints, None)
-    if rolling and bound and rolled.tree().root() != state.tree.root():
-        report.add(Problem(
-            CHANGED, bound - 1, None,
-            "the sealer's saved tree state does not match its stored leaves",
-        ))
-    if event is not NO_MORE_EVENTS[0]:
-        report.unsealed = 1 + sum(1 for _ in events)
+    nodes.report_found()
+    if rolling:
+        nodes.check_extra(lambda: read_snapshot(db).leaves)
+    state = check_record(snapshot, rolled if rolling else None, report)
+    pending = past_the_leaves(event, events, state, bound, signed_bound, report)
+    if delay is not None:
+        for problem in overdue(db, pending, latest, delay):
+            report.add(problem)
 
     if suspects:
         reclassify_moves(recorder, db, bound, suspects, report, chunk)
@@ -231,10 +239,10 @@ def verify_log(
     return report
 
 
-def _extra(index: int, event: Row) -> Problem:
+def _extra(index: int, event: Row, sealed_id: int) -> Problem:
     notification_id, _, _, topic, _ = event
     return Problem(
         EXTRA, index, int(notification_id),
-        f"an event is stored (id {notification_id}, topic {topic}) where the sealed log "
-        "has none: a row was inserted",
+        f"an event is stored (id {notification_id}, topic {topic}) just before position "
+        f"{index} (event id {sealed_id}), where the sealed log has none: a row was inserted",
     )

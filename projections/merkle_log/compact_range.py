@@ -80,20 +80,31 @@ class CompactRange:
             aligned = (size & -size).bit_length() - 1 if size else count.bit_length()
             height = min(aligned, (count - done).bit_length() - 1)
             level = leaf_hashes[done:done + (1 << height)]
+            folded = 0
             while len(level) > 1:
                 level = [
                     _sha256(NODE_PREFIX + left + right).digest()
                     for left, right in zip(level[::2], level[1::2])
                 ]
+                folded += 1
+                self._completed(folded, size >> folded, level)
             self._add_subtree(level[0], height)
             done += 1 << height
 
+    def _completed(self, height: int, first_index: int, hashes: Sequence[bytes]) -> None:
+        """Told of the subtree roots at `height` that `extend_unchecked` completes, from index
+        `first_index` on: nothing here; `ledger verify` compares them with the stored nodes
+        (projections/audit/tree_checks.py) without folding the tree a second time."""
+
     def _add_subtree(self, root: bytes, height: int) -> None:
         """Add a perfect subtree of 2**height leaves; the size must be a multiple of that."""
-        carry, frontier, above = root, self._frontier, self._size >> height
+        carry, frontier, above, start = root, self._frontier, self._size >> height, self._size
+        merged = height
         while above & 1:
             carry = _sha256(NODE_PREFIX + frontier.pop() + carry).digest()  # node_hash, inlined
             above >>= 1
+            merged += 1
+            self._completed(merged, start >> merged, (carry,))
         frontier.append(carry)
         self._size += 1 << height
 

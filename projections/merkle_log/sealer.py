@@ -15,7 +15,8 @@ On PostgreSQL only one sealer may write: each holds a session-level advisory loc
 connection (`SEALER_LOCK_KEY`); others stand by and retry, taking over when the holder's
 connection ends. SQLite has one writer at a time anyway, and the size guard keeps two sealers
 from ever interleaving. Following, the lock and riding out an outage are the mechanism the
-projection runner uses too (projections/storage/follower.py).
+projection runner uses too (projections/storage/follower.py). A record that disagrees with the
+stored leaves is no outage: the sealer halts, says why (sealer_halts.py) and never retries.
 """
 
 from __future__ import annotations
@@ -30,19 +31,16 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from projections.merkle_log.checkpoints import Checkpoint, sign_checkpoint
-from projections.merkle_log.compact_range import CompactRange
-from projections.merkle_log.leaves import notification_leaf_hash
-from projections.merkle_log.sealed_state import Overtaken, SealedState, read_state, save_batch
-from projections.merkle_log.store import NODE_STRIDE, create_tables, latest_checkpoint, save_checkpoint
+from projections.merkle_log.notes import note_signature, sign_unsigned_note
+from projections.merkle_log.sealed_state import Overtaken, SealedState, StateInconsistent
+from projections.merkle_log.sealed_state import next_batch, read_checked_state, read_state
+from projections.merkle_log.sealed_state import save_batch, sealed_position
+from projections.merkle_log.sealer_halts import clear_halt, record_halt
+from projections.merkle_log.store import create_tables, latest_checkpoint, save_checkpoint
 from projections.storage.advisory_locks import advisory_key
 from projections.storage.database import Database
-from projections.storage.follower import (
-    FollowingThread,
-    LeaderLock,
-    Progress,
-    keep_following,
-    report_failure,
-)
+from projections.storage.follower import FollowingThread, LeaderLock, Progress, keep_following
+from projections.storage.follower import report_failure
 
 log = logging.getLogger("ledger.sealer")
 
@@ -64,9 +62,11 @@ class Sealer:
         poll_interval: float = 0.1,
         batch_size: int = 500,
         now: Callable[[], datetime] | None = None,
+        origin: str | None = None,
     ) -> None:
         """`ledger` is the Ledger application (only its `recorder` is used); `db` holds the
-        Merkle tables (the same database as the events)."""
+        Merkle tables (the same database as the events); with an `origin` (notes.py) each
+        checkpoint is also signed as a C2SP note."""
         if max_delay <= 0 or checkpoint_interval <= 0 or poll_interval <= 0 or batch_size < 1:
             raise ValueError("intervals must be positive and batch_size at least 1")
         self.recorder = ledger.recorder
@@ -77,6 +77,7 @@ class Sealer:
         self.poll_interval = min(poll_interval, max_delay / 4)
         self.batch_size = batch_size
         self.now = now or (lambda: datetime.now(timezone.utc))
+        self.origin = origin
         create_tables(db)
         self._state: SealedState | None = None
         self._checkpointed_size = 0
@@ -85,6 +86,7 @@ class Sealer:
         self._following = FollowingThread("merkle-sealer")
         self._lock = LeaderLock(SEALER_LOCK_KEY)
         self._progress = Progress()
+        self.halted: str | None = None  # why it stopped for good (StateInconsistent)
 
     # --- public API -----------------------------------------------------------------------------
 
@@ -99,7 +101,7 @@ class Sealer:
 
     def position(self) -> int:
         """The last notification id sealed, from the sealer's record (whoever sealed it)."""
-        return read_state(self.db).last_notification_id
+        return sealed_position(self.db)
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """True as soon as every event up to `position` is sealed; False after `timeout` s."""
@@ -107,7 +109,8 @@ class Sealer:
 
     def seal_pending(self) -> int:
         """Seal everything stored so far and sign a checkpoint if the tree grew. Returns how
-        many leaves this call added: 0 also when another process holds the sealer lock."""
+        many leaves this call added: 0 also when another process holds the sealer lock.
+        Raises StateInconsistent (and halts) when its record disagrees with the stored leaves."""
         with self._work:
             if not self._lead():
                 return 0
@@ -132,12 +135,6 @@ class Sealer:
         with self._work:
             self._release()
 
-    def __enter__(self) -> Sealer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # --- the loop -------------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -151,6 +148,9 @@ class Sealer:
         return self.poll_interval if leading else LOCK_RETRY_SECONDS
 
     def _failed(self, error: Exception, in_a_row: int) -> float:
+        if isinstance(error, StateInconsistent):  # halted (_halt): retrying cannot mend it
+            self._following.stopping.wait()  # so the thread parks until stopped
+            return 0.0
         report_failure(log, error, "sealing failed; retrying", paused="sealing paused")
         with self._work:
             self._release()
@@ -171,9 +171,13 @@ class Sealer:
     # --- sealing --------------------------------------------------------------------------------
 
     def _reload(self) -> None:
-        self._state = read_state(self.db)
+        self._state = self._checked(read_checked_state, self.db)  # never on from a wrong one
+        clear_halt(self.db)  # a halt recorded before (here or in another process) was mended
+        self.halted = None
         latest = latest_checkpoint(self.db)
         self._checkpointed_size = latest.tree_size if latest else 0
+        if latest is not None and self.origin is not None:
+            sign_unsigned_note(self.db, self.signing_key, self.origin, latest)
 
     def _seal_batch(self) -> int:
         if self._state is None:
@@ -185,19 +189,10 @@ class Sealer:
         )
         if not notifications:
             return 0
-        tree = CompactRange.from_state(state.tree.to_state())
-        leaves: list[tuple[int, int, bytes]] = []
-        nodes: list[tuple[int, int, bytes]] = []
-        for notification in notifications:
-            hash_ = notification_leaf_hash(notification)
-            index = tree.size
-            for height, node_index, node in tree.append(hash_):
-                if height and height % NODE_STRIDE == 0:
-                    nodes.append((height, node_index, node))
-            leaves.append((index, int(notification.id), hash_))
-        last_id = int(notifications[-1].id)
+        tree, leaves, nodes = next_batch(state, notifications)
+        last_id = leaves[-1][1]
         try:
-            save_batch(self.db, state.tree.size, tree, last_id, leaves, nodes)
+            self._checked(save_batch, self.db, state.tree.size, tree, last_id, leaves, nodes)
         except Overtaken:
             log.warning("another sealer moved the tree on; reloading its state")
             self._reload()
@@ -212,7 +207,10 @@ class Sealer:
         if tree.size == 0 or tree.size <= self._checkpointed_size:
             return None
         checkpoint = sign_checkpoint(self.signing_key, tree.size, tree.root(), self.now())
-        save_checkpoint(self.db, checkpoint)
+        signed_note = (
+            note_signature(self.signing_key, self.origin, checkpoint) if self.origin else None
+        )
+        save_checkpoint(self.db, checkpoint, self.origin, signed_note)
         self._checkpointed_size = tree.size
         self._last_checkpoint_at = time.monotonic()
         return checkpoint
@@ -237,3 +235,13 @@ class Sealer:
     def _release(self) -> None:
         if self._lock.release():
             self._state = None
+
+    def _checked(self, call: Callable[..., Any], *args: Any) -> Any:
+        """`call(*args)`; on StateInconsistent, halt (record why, free the lock) and re-raise."""
+        try:
+            return call(*args)
+        except StateInconsistent as error:
+            self.halted = record_halt(self.db, error, log)
+            self._release()
+            self._state = None
+            raise

@@ -6,7 +6,8 @@
                       NODE_STRIDE (16, 256, 4096, ... leaves): a cache that makes proofs cheap
   merkle_state        one row: the tree's size, the last sealed notification id and the
                       CompactRange frontier, written in the same transaction as the leaves
-  merkle_checkpoints  signed (tree_size, root_hash, timestamp, signature), one per tree size
+  merkle_checkpoints  signed (tree_size, root_hash, timestamp, signature), one per tree size,
+                      with the same statement as a C2SP note (origin, note_signature; notes.py)
 
 Only the sealer writes them (the leaves, nodes and state with its tracking record,
 sealed_state.py); proofs (proofs.py), `ledger verify` and the audit API read them.
@@ -36,7 +37,16 @@ MERKLE_TABLES = (
     Table("merkle_state", "id INTEGER CHECK (id = 1), tree_size {big_int} NOT NULL, "
           "last_notification_id {big_int} NOT NULL, frontier TEXT NOT NULL", key=("id",)),
     Table("merkle_checkpoints", "tree_size {big_int}, root_hash {blob} NOT NULL, "
-          "timestamp TEXT NOT NULL, signature {blob} NOT NULL", key=("tree_size",)),
+          "timestamp TEXT NOT NULL, signature {blob} NOT NULL, origin TEXT, "
+          "note_signature {blob}", key=("tree_size",), added=("origin", "note_signature")),
+    # The log's name (C2SP origin), chosen once: a log that changes its name is another log.
+    Table("merkle_origin", "id INTEGER CHECK (id = 1), origin TEXT NOT NULL", key=("id",)),
+    # Witnesses' cosignatures (c2sp.org/tlog-cosignature) of a checkpoint, one per witness.
+    # Keyed by the root too: after a wipe and reseal, a size's new checkpoint has another root,
+    # and the old cosignatures (which do not hold for it) must never be served with it.
+    Table("merkle_cosignatures", "tree_size {big_int}, root_hash {blob} NOT NULL, "
+          "witness TEXT NOT NULL, line TEXT NOT NULL, cosigned_at {big_int} NOT NULL",
+          key=("tree_size", "root_hash", "witness")),
 )
 
 
@@ -198,12 +208,17 @@ def checkpoint_at(db: Database, tree_size: int) -> Checkpoint | None:
     return _checkpoint(row) if row else None
 
 
-def save_checkpoint(db: Database, checkpoint: Checkpoint) -> None:
-    """Keep a signed checkpoint; one per tree size, the first signed stays."""
+def save_checkpoint(
+    db: Database, checkpoint: Checkpoint, origin: str | None = None,
+    note_signature: bytes | None = None,
+) -> None:
+    """Keep a signed checkpoint, with its note's signature when the log has an origin; one per
+    tree size, the first signed stays."""
     db.execute(
-        f"INSERT INTO merkle_checkpoints ({_CHECKPOINT_COLUMNS}) "
-        "VALUES (%s, %s, %s, %s) ON CONFLICT (tree_size) DO NOTHING",
-        (checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp, checkpoint.signature),
+        f"INSERT INTO merkle_checkpoints ({_CHECKPOINT_COLUMNS}, origin, note_signature) "
+        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tree_size) DO NOTHING",
+        (checkpoint.tree_size, checkpoint.root_hash, checkpoint.timestamp, checkpoint.signature,
+         origin, note_signature),
     )
 
 

@@ -98,7 +98,9 @@ def sqlite_api(tmp_path: Path, clock: MovableClock) -> Iterator[Api]:
     yield from open_api(settings, clock)
 
 
-ROLES = ("none", "staff", "customer_own", "customer_other", "officer", "system", "auditor")
+ROLES = (
+    "none", "staff", "customer_own", "customer_other", "officer", "system", "auditor", "witness",
+)
 
 
 @dataclass
@@ -169,6 +171,7 @@ class World:
             "officer": ("olga", "officer", None),
             "system": ("crm", "system", None),
             "auditor": ("aude", "auditor", None),
+            "witness": ("wanda", "witness", None),
         }[role]
         if actor is None:
             return {}

@@ -1,10 +1,11 @@
 """Every route × every role, with the exact status each must get (DESIGN.md §2 and §6).
 
 Roles, in the order of each row's expectations: no token, staff (the requester "sam"), the
-customer of the tenant concerned, a customer of another tenant, officer, system, auditor.
-A role that may not do something gets 403 whatever it names; a customer naming another
+customer of the tenant concerned, a customer of another tenant, officer, system, auditor,
+witness. A role that may not do something gets 403 whatever it names; a customer naming another
 tenant's thing gets 404 (never 403); a person without a token gets 401 everywhere but /healthz
-and the one-click unsubscribe link.
+and the one-click unsubscribe link. A witness reads the log's checkpoint and hash tiles, and
+nothing else.
 
 Checks that change state run on a fresh scene each, so every expectation is about the role
 alone, not about what an earlier case left behind.
@@ -27,47 +28,47 @@ GIVEN = {"status": "given", "notice_version": "2026-01", "method": "web_form"}
 ACCESS = {"scope": "read", "resources": ["orders"], "reason": "ticket", "duration_minutes": 60}
 DISCLOSURE = {"recipient": "Court", "legal_basis": "court_order", "reference": "C-17"}
 INCIDENT = {"title": "Leak", "description": "d", "severity": "low", "tenant_ids": ["{T}"]}
-NONE_OWN_OTHER = "401 403 200 404 200 403 200"  # readers of a tenant's things
-OFFICER_ONLY = "401 403 403 403 200 403 403"
+NONE_OWN_OTHER = "401 403 200 404 200 403 200 403"  # readers of a tenant's things
+OFFICER_ONLY = "401 403 403 403 200 403 403 403"
 # A public address written as one, so that no name has to resolve for the target check.
 WEBHOOK = {"url": "https://93.184.215.14/ledger", "types": ["access.requested"]}
-OWN_WEBHOOK = "401 403 200 404 404 403 403"  # a tenant's: its customer's alone
+OWN_WEBHOOK = "401 403 200 404 404 403 403 403"  # a tenant's: its customer's alone
 CONTACTS = {"approver_emails": ["ciso@own.example"], "language": "nl"}
 
 # (method, path, body, expected status per role in ROLES order)
 MATRIX: list[tuple[str, str, Any, str]] = [
-    ("GET", "/healthz", None, "200 200 200 200 200 200 200"),
+    ("GET", "/healthz", None, "200 200 200 200 200 200 200 200"),
     # Tenants
-    ("POST", "/v1/tenants", {"name": "New"}, "401 403 403 403 201 403 403"),
-    ("GET", "/v1/tenants", None, "401 403 403 403 200 403 200"),
+    ("POST", "/v1/tenants", {"name": "New"}, "401 403 403 403 201 403 403 403"),
+    ("GET", "/v1/tenants", None, "401 403 403 403 200 403 200 403"),
     ("GET", "/v1/tenants/{T}", None, NONE_OWN_OTHER),
     ("POST", "/v1/tenants/{T}/terminate", None, OFFICER_ONLY),
     ("POST", "/v1/tenants/{X}/reactivate", None, OFFICER_ONLY),
     ("POST", "/v1/tenants/{T}/location", {"location": "IE"}, OFFICER_ONLY),
     # Subjects and consent
     ("POST", "/v1/subjects", {"tenant_id": "{T}", "name": "Jan", "email": "jan@example.org"},
-     "401 403 403 403 201 201 403"),
-    ("GET", "/v1/subjects", None, "401 403 200 200 200 403 200"),
+     "401 403 403 403 201 201 403 403"),
+    ("GET", "/v1/subjects", None, "401 403 200 200 200 403 200 403"),
     ("GET", "/v1/subjects?tenant_id={T}", None, NONE_OWN_OTHER),
     ("GET", "/v1/subjects/{S}?reason=matrix", None, NONE_OWN_OTHER),
     ("GET", "/v1/subjects/{S}?as_of=2026-01-05T09:00:00Z&reason=matrix", None, NONE_OWN_OTHER),
     ("PATCH", "/v1/subjects/{S}", {"phone": "+31 20 123 4567"}, OFFICER_ONLY),
-    ("PUT", "/v1/subjects/{S}/consents/profiling", GIVEN, "401 403 403 403 200 200 403"),
-    ("GET", "/v1/subjects/{S}/consents/info_mail", None, "401 403 403 403 200 200 200"),
-    ("GET", "/v1/subjects/{S}/history?reason=matrix", None, "401 403 403 403 200 403 200"),
+    ("PUT", "/v1/subjects/{S}/consents/profiling", GIVEN, "401 403 403 403 200 200 403 403"),
+    ("GET", "/v1/subjects/{S}/consents/info_mail", None, "401 403 403 403 200 200 200 403"),
+    ("GET", "/v1/subjects/{S}/history?reason=matrix", None, "401 403 403 403 200 403 200 403"),
     ("GET", "/v1/subjects/{S}/export?format=json&reason=matrix", None, OFFICER_ONLY),
-    ("GET", "/v1/subjects/{S}/consent-receipts", None, "401 403 403 403 200 403 200"),
-    ("GET", "/v1/subjects/{S}/consent-receipts/{S}:2", None, "401 403 403 403 200 403 200"),
+    ("GET", "/v1/subjects/{S}/consent-receipts", None, "401 403 403 403 200 403 200 403"),
+    ("GET", "/v1/subjects/{S}/consent-receipts/{S}:2", None, "401 403 403 403 200 403 200 403"),
     ("POST", "/v1/subjects/{S}/unsubscribe-links", {"purpose": "info_mail"},
-     "401 403 403 403 403 201 403"),
+     "401 403 403 403 403 201 403 403"),
     # The one-click link: anyone may use it, token or not (the link is the authority)
-    ("GET", "/v1/unsubscribe/{LINK}", None, "200 200 200 200 200 200 200"),
-    ("POST", "/v1/unsubscribe/{LINK}", None, "200 200 200 200 200 200 200"),
+    ("GET", "/v1/unsubscribe/{LINK}", None, "200 200 200 200 200 200 200 200"),
+    ("POST", "/v1/unsubscribe/{LINK}", None, "200 200 200 200 200 200 200 200"),
     # Subjects' requests
     ("POST", "/v1/subjects/{S}/requests", {"kind": "objection", "channel": "email"},
-     "401 403 403 403 201 201 403"),
-    ("GET", "/v1/requests", None, "401 403 403 403 200 403 200"),
-    ("GET", "/v1/requests/{D}", None, "401 403 403 403 200 403 200"),
+     "401 403 403 403 201 201 403 403"),
+    ("GET", "/v1/requests", None, "401 403 403 403 200 403 200 403"),
+    ("GET", "/v1/requests/{D}", None, "401 403 403 403 200 403 200 403"),
     ("POST", "/v1/requests/{D}/verify-identity", {"method": "passport"}, OFFICER_ONLY),
     ("POST", "/v1/requests/{D}/extend", {"months": 1, "reason": "ten years of records"}, OFFICER_ONLY),
     ("POST", "/v1/requests/{P}/quote", {"amount_cents": 1000, "currency": "EUR"}, OFFICER_ONLY),
@@ -75,46 +76,52 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("POST", "/v1/requests/{Q}/decline-quote", None, OFFICER_ONLY),
     ("POST", "/v1/requests/{V}/fulfil", None, OFFICER_ONLY),
     # Before it is fulfilled there is nothing to download: the officer passes the role gate.
-    ("GET", "/v1/requests/{V}/delivery", None, "401 403 403 403 404 403 403"),
+    ("GET", "/v1/requests/{V}/delivery", None, "401 403 403 403 404 403 403 403"),
     ("POST", "/v1/requests/{D}/reject", {"reason": "identity not proven"}, OFFICER_ONLY),
     # Staff access
-    ("POST", "/v1/tenants/{T}/access-requests", ACCESS, "401 201 403 403 403 403 403"),
-    ("GET", "/v1/tenants/{T}/access-requests", None, "401 200 200 404 200 403 200"),
-    ("GET", "/v1/access-requests/{R}", None, "401 200 200 404 200 403 200"),
-    ("POST", "/v1/access-requests/{R}/approve", None, "401 403 200 404 403 403 403"),
-    ("POST", "/v1/access-requests/{R}/deny", {"reason": "not now"}, "401 403 200 404 403 403 403"),
-    ("POST", "/v1/access-requests/{G}/revoke", {"reason": "done"}, "401 200 200 404 403 403 403"),
+    ("POST", "/v1/tenants/{T}/access-requests", ACCESS, "401 201 403 403 403 403 403 403"),
+    ("GET", "/v1/tenants/{T}/access-requests", None, "401 200 200 404 200 403 200 403"),
+    ("GET", "/v1/access-requests/{R}", None, "401 200 200 404 200 403 200 403"),
+    ("POST", "/v1/access-requests/{R}/approve", None, "401 403 200 404 403 403 403 403"),
+    ("POST", "/v1/access-requests/{R}/deny", {"reason": "not now"},
+     "401 403 200 404 403 403 403 403"),
+    ("POST", "/v1/access-requests/{G}/revoke", {"reason": "done"},
+     "401 200 200 404 403 403 403 403"),
     ("POST", "/v1/access-requests/{G}/accesses", {"resource": "orders/1", "action": "read"},
-     "401 201 403 403 403 403 403"),
+     "401 201 403 403 403 403 403 403"),
     ("GET", "/v1/tenants/{T}/access-log", None, NONE_OWN_OTHER),
     ("GET", "/v1/tenants/{T}/access-log?format=csv", None, NONE_OWN_OTHER),
     # Disclosures and incidents
-    ("POST", "/v1/tenants/{T}/disclosures", DISCLOSURE, "401 403 403 403 201 403 403"),
+    ("POST", "/v1/tenants/{T}/disclosures", DISCLOSURE, "401 403 403 403 201 403 403 403"),
     ("GET", "/v1/tenants/{T}/disclosures", None, NONE_OWN_OTHER),
-    ("POST", "/v1/incidents", INCIDENT, "401 403 403 403 201 403 403"),
+    ("POST", "/v1/incidents", INCIDENT, "401 403 403 403 201 403 403 403"),
     ("POST", "/v1/incidents/{I}/notifications", {"recipient": "customer", "tenant_id": "{T}"},
-     "401 403 403 403 201 403 403"),
-    ("GET", "/v1/incidents", None, "401 403 200 200 200 403 200"),
+     "401 403 403 403 201 403 403 403"),
+    ("GET", "/v1/incidents", None, "401 403 200 200 200 403 200 403"),
     ("GET", "/v1/incidents/{I}", None, NONE_OWN_OTHER),
     # Auditors' proofs (the verifiable-history router)
-    ("GET", "/v1/audit/events", None, "401 403 403 403 403 403 200"),
+    ("GET", "/v1/audit/events", None, "401 403 403 403 403 403 200 403"),
+    # The log as tiles (c2sp.org/tlog-tiles): hashes for everyone, the entries for auditors
+    ("GET", "/v1/log/checkpoint", None, "401 200 200 200 200 200 200 200"),
+    ("GET", "/v1/log/tile/0/000.p/1", None, "401 200 200 200 200 200 200 200"),
+    ("GET", "/v1/log/tile/entries/000.p/1", None, "401 403 403 403 403 403 200 403"),
     # Bulk consent import
     ("POST", "/v1/consents:batch", {"decisions": [{"subject_id": "{S}", **GIVEN, "purpose": "profiling"}]},
-     "401 403 403 403 200 200 403"),
+     "401 403 403 403 200 200 403 403"),
     # Notifications: webhook subscriptions ({W}: the own tenant's; {M}: a delivery made to it)
-    ("POST", "/v1/webhooks", WEBHOOK, "401 403 201 201 201 403 403"),
-    ("GET", "/v1/webhooks", None, "401 403 200 200 200 403 403"),
+    ("POST", "/v1/webhooks", WEBHOOK, "401 403 201 201 201 403 403 403"),
+    ("GET", "/v1/webhooks", None, "401 403 200 200 200 403 403 403"),
     ("GET", "/v1/webhooks/{W}", None, OWN_WEBHOOK),
     ("PATCH", "/v1/webhooks/{W}", {"description": "on call"}, OWN_WEBHOOK),
-    ("DELETE", "/v1/webhooks/{W}", None, "401 403 204 404 404 403 403"),
+    ("DELETE", "/v1/webhooks/{W}", None, "401 403 204 404 404 403 403 403"),
     ("POST", "/v1/webhooks/{W}/rotate-secret", None, OWN_WEBHOOK),
     ("GET", "/v1/webhooks/{W}/deliveries", None, OWN_WEBHOOK),
     # The outbox is the vendor's: officers see every delivery.
-    ("GET", "/v1/webhook-deliveries/{M}", None, "401 403 200 404 200 403 403"),
-    ("POST", "/v1/webhook-deliveries/{M}/redeliver", None, "401 403 202 404 202 403 403"),
-    ("GET", "/v1/notice-types", None, "401 200 200 200 200 200 200"),
-    ("GET", "/v1/tenants/{T}/contacts", None, "401 403 200 404 200 403 403"),
-    ("PUT", "/v1/tenants/{T}/contacts", CONTACTS, "401 403 200 404 200 403 403"),
+    ("GET", "/v1/webhook-deliveries/{M}", None, "401 403 200 404 200 403 403 403"),
+    ("POST", "/v1/webhook-deliveries/{M}/redeliver", None, "401 403 202 404 202 403 403 403"),
+    ("GET", "/v1/notice-types", None, "401 200 200 200 200 200 200 403"),
+    ("GET", "/v1/tenants/{T}/contacts", None, "401 403 200 404 200 403 403 403"),
+    ("PUT", "/v1/tenants/{T}/contacts", CONTACTS, "401 403 200 404 200 403 403 403"),
 ]
 
 
@@ -132,6 +139,8 @@ def test_each_role_gets_exactly_the_status_the_contract_gives_it(
 ) -> None:
     changes_state = method != "GET" and status < 300
     scene = world.scene(fresh=changes_state)
+    if path.startswith("/v1/log/"):
+        world.client.app.state.sealer.seal_pending()  # type: ignore[attr-defined]
     response = world.client.request(
         method, scene.fill(_with_webhook(world, scene, _with_link(world, scene, path))),
         json=scene.fill(body),
@@ -205,6 +214,7 @@ PATH_NAMES = {
     "/consents/profiling": "/consents/{purpose}", "/consents/info_mail": "/consents/{purpose}",
     "/consent-receipts/{subject_id}:2": "/consent-receipts/{record_id}", "{LINK}": "{token}",
     "{W}": "{webhook_id}", "{M}": "{delivery_id}",
+    "/tile/0/000.p/1": "/tile/{path}", "/tile/entries/000.p/1": "/tile/{path}",
     "{Y}": "{system_id}", "{Z}": "{propagation_id}", "{E}": "{request_id}",
 }
 

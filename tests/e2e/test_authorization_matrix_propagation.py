@@ -15,16 +15,16 @@ from projections.outbox.deliveries import Addressee, Notice, delivery_id
 from tests.e2e.conftest import ROLES, Scene, World
 from tests.e2e.conftest import world  # noqa: F401  (the fixture)
 
-OFFICER_ONLY = "401 403 403 403 200 403 403"
+OFFICER_ONLY = "401 403 403 403 200 403 403 403"
 SYSTEM = {"name": "Billing", "url": "https://93.184.215.14/hook", "actor": "billing", "kinds": ["erasure"]}
 PROPAGATION_MATRIX = [
-    ("POST", "/v1/systems", SYSTEM, "401 403 403 403 201 403 403"),
+    ("POST", "/v1/systems", SYSTEM, "401 403 403 403 201 403 403 403"),
     ("GET", "/v1/systems", None, OFFICER_ONLY),
     ("GET", "/v1/systems/{Y}", None, OFFICER_ONLY),
     ("DELETE", "/v1/systems/{Y}", None, OFFICER_ONLY),
-    ("POST", "/v1/propagations/{Z}/confirm", None, "401 403 403 403 403 200 403"),
-    ("POST", "/v1/propagations/{Z}/failure", {"reason": "locked"}, "401 403 403 403 403 200 403"),
-    ("GET", "/v1/propagations/{Z}", None, "401 403 403 403 200 200 403"),
+    ("POST", "/v1/propagations/{Z}/confirm", None, "401 403 403 403 403 200 403 403"),
+    ("POST", "/v1/propagations/{Z}/failure", {"reason": "locked"}, "401 403 403 403 403 200 403 403"),
+    ("GET", "/v1/propagations/{Z}", None, "401 403 403 403 200 200 403 403"),
     ("POST", "/v1/requests/{E}/propagation/waive", {"reason": "decommissioned"}, OFFICER_ONLY),
 ]
 CASES = [pytest.param(m, p, b, r, int(e.split()[i]), id=f"{m} {p} as {r}")

@@ -145,3 +145,22 @@ def test_ledger_token_prints_a_token_the_api_accepts(
     )
     assert response.status_code == 200 and response.json()["name"] == "A"
     assert refused.exit_code != 0 and "tenant" in refused.output
+
+
+def test_ledger_token_role_witness_reads_the_log_checkpoint_and_nothing_else(
+    sqlite_api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(sqlite_api.settings.data_dir))
+    get_settings.cache_clear()
+    try:
+        printed = CliRunner().invoke(cli, ["token", "--role", "witness", "--actor", "monitor-1"])
+    finally:
+        get_settings.cache_clear()
+
+    assert printed.exit_code == 0, printed.output
+    headers = {"Authorization": f"Bearer {printed.output.strip()}"}
+    sqlite_api.ledger.open_tenant("A", "olga")
+    sqlite_api.app.state.sealer.seal_pending()
+    assert sqlite_api.client.get("/v1/log/checkpoint", headers=headers).status_code == 200
+    problem(sqlite_api.client.get("/v1/tenants", headers=headers), 403)

@@ -44,6 +44,14 @@ def test_a_keycloak_realm_role_inside_realm_access_maps_and_other_roles_are_igno
     assert (caller.actor, caller.role, caller.tenant) == ("audrey", Role.AUDITOR, None)
 
 
+def test_a_providers_witness_role_maps_to_a_witness_without_a_tenant() -> None:
+    mapping = ClaimMapping(role_claim="groups", role_map={"ledger-witness": Role.WITNESS})
+    caller = mapping.caller({"sub": "monitor-1", "groups": ["ledger-witness"]})
+
+    assert (caller.actor, caller.role, caller.tenant) == ("monitor-1", Role.WITNESS, None)
+    assert ClaimMapping().role({"roles": ["witness"]}) is Role.WITNESS
+
+
 def test_a_keycloak_organisation_claim_holding_the_tenant_id_names_the_tenant() -> None:
     caller = KEYCLOAK.caller({
         "preferred_username": "cora", "realm_access": {"roles": ["ledger-customer"]},

@@ -21,7 +21,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 
 from api import logging_setup
-from api.bootstrap import Container, build
+from api.bootstrap import build
+from api.container import Container
 
 from api.http import problems
 from api.http.auth import verifier_from_settings

@@ -1,5 +1,5 @@
 """The one composition root: from `Settings`, the ledger and its stores, the read side and the
-sealer, each built here and nowhere else.
+sealer, each built here and nowhere else (what a running process holds: api/container.py).
 
 The app (api/app.py), every `ledger` command (api/cli/), the bench and the tests' fixtures take
 what they need from here: `open_stores` alone for a command that reads or writes once,
@@ -9,12 +9,11 @@ what they need from here: `open_stores` alone for a command that reads or writes
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from domain.grants import AccessPolicy
 from domain.ledger import Ledger
@@ -22,34 +21,22 @@ from domain.clock import Clock, SystemClock
 from domain.key_epochs import EpochPolicy
 from projections.storage.advisory_locks import EVENT_STORE_SCHEMA_LOCK
 from projections.storage.database import Database, event_store_env, open_database
-from projections.storage.idempotency import IdempotencyStore, fingerprint_key
 from projections.storage.in_doubt_commits import recognise_own_commits
 from projections.storage.key_directory import KeyDirectory
 from projections.storage.key_epochs import KeyEpochs, Progress
 from projections.storage.key_store import SqlKeyStore
-from projections.storage.portal_sessions import SessionStore
-from projections.outbox.contacts import ContactStore
-from projections.outbox.deliveries import DeliveryStore
 from projections.outbox.notices import outbox_runner
-from projections.outbox.subscriptions import SubscriptionStore, sealing_key
-from projections.outbox.systems import SystemStore
 from projections.storage.postgres import PostgresDatabase
 
 from api import keyfiles
+from api.container import Container
 from api.private_files import make_private, private_folder
-from api.services.delivered_files import DeliveredFiles
-from api.services.sweep import start_sweeper
 from api.settings import Settings
 
 if TYPE_CHECKING:
     from projections.merkle_log.sealer import Sealer
     from projections.read_models.base import Projection
     from projections.read_models.read_side import ReadSideHandle
-    from projections.read_models.runner import ProjectionRunner
-    from api.notifications.dispatcher import Dispatcher
-
-Made = TypeVar("Made")
-
 
 @dataclass
 class Stores:
@@ -166,119 +153,6 @@ def log_origin(stores: Stores, settings: Settings) -> str:
     return ensure_origin(stores.db, settings.log_origin, settings.public_url)
 
 
-@dataclass
-class Container:
-    """What one ledger process holds: its stores, its read side and (unless left out) its
-    sealer, none of them running until `start`; and, made on first use, the stores only the
-    HTTP side needs (idempotency keys, portal sessions, kept copies of delivered exports)."""
-
-    settings: Settings
-    stores: Stores
-    read_side: ReadSideHandle
-    sealer: Sealer | None
-    outbox: ProjectionRunner  # the outbox's tracked consumer (projections/outbox/notices.py)
-    _dispatcher: Dispatcher | None = field(default=None, repr=False)
-    _sweeper: tuple[threading.Thread, threading.Event] | None = field(default=None, repr=False)
-    _witnesses: Any = field(default=None, repr=False)  # api/witnesses/submitter.py, when configured
-    _made: dict[str, Any] = field(default_factory=dict, repr=False)
-    # Reentrant: a store made here may ask for another (the dispatcher for the deliveries).
-    _making: threading.RLock = field(default_factory=threading.RLock, repr=False)
-
-    def idempotency(self) -> IdempotencyStore:
-        return self._once("idempotency", lambda: IdempotencyStore(
-            self.stores.db, self.stores.ledger.clock,
-            fingerprint_key(self.stores.keys.derivation_root()),
-        ))
-
-    def portal_sessions(self) -> SessionStore:
-        return self._once("portal_sessions", lambda: SessionStore(self.stores.db))
-
-    def delivered_files(self) -> DeliveredFiles:
-        return self._once("delivered_files", lambda: DeliveredFiles(
-            self.stores.db, self.stores.keys, self.stores.ledger.clock
-        ))
-
-    # The outbox's stores (projections/outbox/): who is told what, and what was sent.
-    def subscriptions(self) -> SubscriptionStore:
-        return self._once("subscriptions", lambda: SubscriptionStore(
-            self.stores.db, sealing_key(self.stores.keys.derivation_root())
-        ))
-
-    def deliveries(self) -> DeliveryStore:
-        return self._once("deliveries", lambda: DeliveryStore(self.stores.db))
-
-    def contacts(self) -> ContactStore:
-        return self._once("contacts", lambda: ContactStore(self.stores.db))
-
-    def systems(self) -> SystemStore:
-        return self._once("systems", lambda: SystemStore(self.stores.db))
-
-    def _once(self, name: str, make: Callable[[], Made]) -> Made:
-        # Requests ask from several threads at once; each store is made once per process.
-        made = self._made.get(name)
-        if made is None:
-            with self._making:
-                made = self._made.get(name)
-                if made is None:
-                    made = self._made[name] = make()
-        return made
-
-    def dispatcher(self) -> Dispatcher:
-        """Sends what the outbox holds (api/notifications/dispatcher.py)."""
-        from api.notifications.dispatcher import Dispatcher
-
-        return self._once("dispatcher", lambda: Dispatcher(self))
-
-    def start(self, *, projections: bool = True, sealer: bool = True, sweep: bool = True) -> None:
-        """The work a process does besides answering, in background threads: the read models'
-        runner, the sealer, the sweep (time makes things due, such as expiries, purges
-        and overdue flags, without anyone asking), and the outbox with its dispatcher (where
-        the projections run: people and systems hear what happened)."""
-        if projections:
-            self.read_side.runner.start()
-            self.outbox.start()
-            self._dispatcher = self.dispatcher()
-            self._dispatcher.start()
-        if sealer and self.sealer is not None:
-            self.sealer.start()
-            self._witnesses = self._ask_witnesses(self.sealer)
-        if sweep:
-            self._sweeper = start_sweeper(
-                self.stores.ledger, self.read_side.read_models,
-                self.settings.sweep_interval_seconds, self.stores.epochs,
-                delivered_files=self.delivered_files,
-            )
-
-    def _ask_witnesses(self, sealer: Sealer) -> Any:
-        """Witnesses cosign each checkpoint this process signs (LEDGER_WITNESSES; none: nothing runs)."""
-        from api.witnesses.submitter import start_submitter
-
-        if not self.settings.witnesses:
-            return None
-        return start_submitter(
-            self.stores.db, keyfiles.signing_key(self.settings), self.settings.witnesses,
-            self.settings.witness_timeout_seconds, lambda: sealer.active,
-        )
-
-    def close(self, sweep_timeout: float = 30.0) -> None:
-        """Stops what runs, each after its work in progress commits or rolls back (nothing
-        half-applied), then closes the stores."""
-        if self._sweeper is not None:
-            thread, stop = self._sweeper
-            stop.set()
-            thread.join(timeout=sweep_timeout)
-            self._sweeper = None
-        if self._witnesses is not None:
-            self._witnesses.stop()
-            self._witnesses = None
-        if self.sealer is not None:
-            self.sealer.stop()
-        if self._dispatcher is not None:
-            self._dispatcher.stop()
-            self._dispatcher = None
-        self.outbox.stop()
-        self.read_side.stop()
-        self.stores.close()
 
 
 def build(

@@ -26,7 +26,7 @@ from api.http.protected_resource import protected_resource_url
 from api.http.read_waits import ReadWaits, beyond_the_last_event, reach
 from api.http.problems import ProblemException
 from api.settings import Settings
-from api.bootstrap import Container
+from api.container import Container
 from domain.ledger import Ledger
 from projections.read_models.queries.contract import ReadSide
 

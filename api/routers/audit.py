@@ -46,17 +46,6 @@ def audit_db(request: Request) -> Database:
     return request.app.state.stores.db
 
 
-def published_key(request: Request) -> tuple[str, str]:
-    """(PEM, raw base64) of the checkpoint signing key's public half, derived once per app."""
-    cached = getattr(request.app.state, "checkpoint_public_key", None)
-    if cached is None:
-        settings: Settings = request.app.state.settings
-        key = keyfiles.signing_key(settings)
-        cached = (public_key_pem(key), public_key_raw_base64(key))
-        request.app.state.checkpoint_public_key = cached
-    return cached
-
-
 def log_public_key(request: Request) -> Ed25519PublicKey:
     """The log's public key, derived once per app: each note's key id is made from it."""
     cached = getattr(request.app.state, "log_public_key", None)
@@ -64,6 +53,12 @@ def log_public_key(request: Request) -> Ed25519PublicKey:
         cached = keyfiles.signing_key(request.app.state.settings).public_key()
         request.app.state.log_public_key = cached
     return cached
+
+
+def published_key(request: Request) -> tuple[str, str]:
+    """(PEM, raw base64) of the log's public key, the forms the JSON checkpoint publishes."""
+    key = log_public_key(request)
+    return public_key_pem(key), public_key_raw_base64(key)
 
 
 AuditDbDep = Annotated[Database, Depends(audit_db)]

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path
 
-from api.bootstrap import Container
+from api.container import Container
 from api.http.auth import Caller, Role
 from api.http.deps import ContainerDep, CurrentLedgerDep, LedgerDep, OfficerOrSystem, System
 from api.http.idempotency import IdempotentRoute

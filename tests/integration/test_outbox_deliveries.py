@@ -9,7 +9,8 @@ from uuid import UUID
 
 import pytest
 
-from api.bootstrap import Container, build
+from api.bootstrap import build
+from api.container import Container
 from api.settings import Settings
 from domain.clock import MovableClock
 from tests.conftest import make_settings

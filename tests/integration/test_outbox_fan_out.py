@@ -8,7 +8,8 @@ from uuid import UUID
 
 import pytest
 
-from api.bootstrap import Container, build
+from api.bootstrap import build
+from api.container import Container
 from api.settings import Settings
 from domain.clock import MovableClock
 from projections.outbox.notices import NAME

@@ -20,11 +20,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import RedirectResponse
 
-from api import logging_setup
+from api import logging_setup, metrics, request_ids, tracing
 from api.bootstrap import build
 from api.container import Container
 
 from api.http import problems
+from api.http.store_errors import READ_ONLY_DETAIL
 from api.http.auth import verifier_from_settings
 from api.http.protected_resource import document_identity
 from api.http import docs_pages
@@ -107,9 +108,10 @@ class _Guard:
     - request bodies are held to the size and depth limits (api/http/limits.py).
     """
 
-    def __init__(self, app: Any, max_bytes: int, max_depth: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, max_depth: int, read_only: bool = False) -> None:
         self.app = app
         self.limits = BodyLimits(app, max_bytes=max_bytes, max_depth=max_depth)
+        self.read_only = read_only
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -126,10 +128,18 @@ class _Guard:
                 message["headers"] = headers
             await send(message)
 
+        if self.read_only and scope["method"] not in _READS:
+            # Refused before anything is read or checked: nothing here could record it.
+            await problems.problem_response(None, 503, READ_ONLY_DETAIL)(
+                scope, receive, send_refusing_frames
+            )
+            return
         admitted = await self.limits.admit(scope, receive, send_refusing_frames)
         if admitted is not None:
             await self.app(scope, admitted, send_refusing_frames)
 
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})  # what a read-only process answers
 
 # The routers in the order the API documentation shows them.
 _ROUTERS = (
@@ -158,17 +168,19 @@ def create_app(
 ) -> FastAPI:
     """The app over `container`, or over one built here from `settings` (api/bootstrap.py).
     The app owns it from then on: its lifespan starts the workers and closes it."""
+    tracing.before_stores()  # psycopg is traced only on connections opened after this
     if container is None:
         container = build(settings or get_settings(), clock=clock, private=True)
     settings, stores = container.settings, container.stores
     try:
         logging_setup.install_redaction(logging_setup.known_secrets(settings))
-        idempotency = container.idempotency()  # its table, at start
+        # Its table, at start; a read-only process takes no writes to be idempotent about.
+        idempotency = None if container.read_only else container.idempotency()
         verifier = verifier_from_settings(settings)
     except BaseException:
         container.close()
         raise
-    in_process = _run_workers_here(settings)
+    in_process = _run_workers_here(settings) and not container.read_only
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -196,8 +208,13 @@ def create_app(
     app.state.workers_in_process = in_process
 
     problems.install(app)
+    # Operators' view (docs/operations.md): request ids in the logs, metrics, traces.
+    metrics.install(app, container)
+    request_ids.install(app, settings)
+    tracing.install(app, settings)
     app.add_middleware(
-        _Guard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth
+        _Guard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth,
+        read_only=container.read_only,
     )
     for router in (*_HOT_ROUTERS, *(r for r in _ROUTERS if r not in _HOT_ROUTERS)):
         app.include_router(router)

@@ -4,7 +4,8 @@ sealer, each built here and nowhere else (what a running process holds: api/cont
 The app (api/app.py), every `ledger` command (api/cli/), the bench and the tests' fixtures take
 what they need from here: `open_stores` alone for a command that reads or writes once,
 `start_read_side` and `make_sealer` for a part, `build` for a whole process (`ledger serve`,
-`ledger worker`) with `Container.start` / `Container.close` around its life.
+`ledger worker`) with `Container.start` / `Container.close` around its life. Where reads are
+answered from (replicas, read-only processes) is composed in api/bootstrap_reads.py.
 """
 
 from __future__ import annotations
@@ -64,11 +65,7 @@ def open_stores(
     key epoch, or moves a store made before epochs to them (projections.storage.key_epochs)."""
     clock = clock or SystemClock()
     db = open_database(settings.database_url)
-    policy = AccessPolicy(
-        pending_lifetime=timedelta(hours=settings.pending_request_hours),
-        default_grant=timedelta(minutes=settings.default_grant_minutes),
-        maximum_grant=timedelta(minutes=settings.maximum_grant_minutes),
-    )
+    policy = access_policy(settings)
     env = event_store_env(settings.database_url)
     env["CREATE_TABLE"] = "y"
     try:
@@ -88,6 +85,14 @@ def open_stores(
         db.close()
         raise
     return Stores(ledger=ledger, db=db, keys=keys, epochs=epochs)
+
+
+def access_policy(settings: Settings) -> AccessPolicy:
+    return AccessPolicy(
+        pending_lifetime=timedelta(hours=settings.pending_request_hours),
+        default_grant=timedelta(minutes=settings.default_grant_minutes),
+        maximum_grant=timedelta(minutes=settings.maximum_grant_minutes),
+    )
 
 
 def open_private_stores(settings: Settings, clock: Clock | None = None) -> Stores:
@@ -159,7 +164,12 @@ def build(
     settings: Settings, *, clock: Clock | None = None, sealer: bool = True, private: bool = False
 ) -> Container:
     """The stores (made private first when `private`: `open_private_stores`), the read side
-    and the sealer of one process; nothing is started."""
+    and the sealer of one process; nothing is started. A read-only process (`is_read_only`)
+    gets the read side alone: no sealer, no runner, no outbox."""
+    from api.bootstrap_reads import build_read_only, is_read_only, read_sources
+
+    if is_read_only(settings):
+        return build_read_only(settings, clock)
     stores = (open_private_stores if private else open_stores)(settings, clock=clock)
     try:
         read_side = start_read_side(
@@ -167,10 +177,11 @@ def build(
         )
         made = make_sealer(stores, settings) if sealer else None
         outbox = outbox_runner(stores.ledger, stores.db, settings.poll_interval_ms / 1000)
+        reads = read_sources(settings, stores, read_side.read_models)
     except BaseException:
         stores.close()
         raise
-    return Container(settings, stores, read_side, made, outbox)
+    return Container(settings, stores, read_side, made, outbox, reads)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from api.notifications.dispatcher import Dispatcher
     from projections.merkle_log.sealer import Sealer
     from projections.read_models.read_side import ReadSideHandle
+    from projections.read_models.read_sources import ReadSources
     from projections.read_models.runner import ProjectionRunner
 
 Made = TypeVar("Made")
@@ -40,7 +41,10 @@ class Container:
     stores: Stores
     read_side: ReadSideHandle
     sealer: Sealer | None
-    outbox: ProjectionRunner  # the outbox's tracked consumer (projections/outbox/notices.py)
+    # The outbox's tracked consumer (projections/outbox/notices.py); None in a read-only process.
+    outbox: ProjectionRunner | None
+    reads: ReadSources  # where GETs are answered from: this store or its replicas
+    read_only: bool = False  # `--read-only`: opens nothing for writing (api/bootstrap.py)
     _dispatcher: Dispatcher | None = field(default=None, repr=False)
     _sweeper: tuple[threading.Thread, threading.Event] | None = field(default=None, repr=False)
     _witnesses: Any = field(default=None, repr=False)  # api/witnesses/submitter.py, when configured
@@ -87,6 +91,25 @@ class Container:
                     made = self._made[name] = make()
         return made
 
+    def make_every_table(self) -> None:
+        """Every table a process may read or write, made now: `ledger init` does this before
+        any process starts, so a read-only process (which makes none) finds them all, and
+        writing processes that start together do not race to make them."""
+        from api.witnesses.status import WITNESS_STATUS
+        from projections.merkle_log.sealer_halts import sealer_halt
+        from projections.outbox.tables import OUTBOX_TABLES
+        from projections.storage.portal_sessions import PORTAL_SESSIONS, PORTAL_SPENT_LINKS
+        from projections.storage.portal_sign_ins import PORTAL_PROVIDER_SESSIONS, PORTAL_SIGN_INS
+        from projections.storage.tables import ensure_tables
+
+        for store in (self.idempotency, self.delivered_files, self.systems):
+            store()  # each makes its table as it is made
+        ensure_tables(self.stores.db, (
+            *OUTBOX_TABLES, PORTAL_SESSIONS, PORTAL_SPENT_LINKS, PORTAL_SIGN_INS,
+            PORTAL_PROVIDER_SESSIONS, WITNESS_STATUS,
+        ))
+        sealer_halt(self.stores.db)  # makes its table when it looks
+
     def dispatcher(self) -> Dispatcher:
         """Sends what the outbox holds (api/notifications/dispatcher.py)."""
         from api.notifications.dispatcher import Dispatcher
@@ -98,6 +121,9 @@ class Container:
         runner, the sealer, the sweep (time makes things due, such as expiries, purges
         and overdue flags, without anyone asking), and the outbox with its dispatcher (where
         the projections run: people and systems hear what happened)."""
+        if self.read_only:
+            return  # nothing of this may run where nothing can be written
+        assert self.outbox is not None and self.read_side.runner is not None
         if projections:
             self.read_side.runner.start()
             self.outbox.start()
@@ -140,6 +166,8 @@ class Container:
         if self._dispatcher is not None:
             self._dispatcher.stop()
             self._dispatcher = None
-        self.outbox.stop()
+        if self.outbox is not None:
+            self.outbox.stop()
         self.read_side.stop()
+        self.reads.close()
         self.stores.close()

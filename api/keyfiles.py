@@ -109,3 +109,19 @@ def ensure_all(settings: Settings) -> None:
     directory when the store is opened (projections.storage.key_directory)."""
     auth_secret(settings)
     signing_key(settings)
+
+
+def missing_for_reads(settings: Settings) -> list[str]:
+    """What a read-only process would need but cannot make: it generates no key, since one made
+    here would differ from the writing processes' (tokens refused, data unreadable)."""
+    missing: list[str] = []
+    own_tokens = not (settings.uses_identity_provider or settings.auth_public_key)
+    if own_tokens and settings.auth_secret is None and not (
+        settings.data_dir / AUTH_SECRET_FILE
+    ).exists():
+        missing.append(f"the token secret (LEDGER_AUTH_SECRET or {settings.data_dir / AUTH_SECRET_FILE})")
+    if settings.signing_key is None and not (settings.data_dir / SIGNING_KEY_FILE).exists():
+        missing.append(f"the log's key (LEDGER_SIGNING_KEY or {settings.data_dir / SIGNING_KEY_FILE})")
+    if not key_dir(settings).is_dir():
+        missing.append(f"the key directory ({key_dir(settings)})")
+    return missing

@@ -84,6 +84,8 @@ def known_secrets(settings: Settings) -> list[str]:
         text = kek.read_text().strip()
         found += [text, base64.b64decode(text).hex()]
     found.append(keyfiles.auth_secret(settings))
+    if settings.metrics_token is not None:
+        found.append(settings.metrics_token.get_secret_value())
     if settings.oidc_portal_client_secret is not None:
         found.append(settings.oidc_portal_client_secret.get_secret_value())
     if settings.smtp_url is not None:  # the mail server's password, as written and as meant

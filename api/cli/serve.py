@@ -15,19 +15,33 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     workers: int = typer.Option(1, "--workers", min=1, help="uvicorn worker processes"),
+    read_only: bool = typer.Option(
+        False, "--read-only", help="serve reads only (from LEDGER_READ_DATABASE_URL's replicas): "
+        "open nothing for writing, create no table (docs/deploy.md)",
+    ),
 ) -> None:
     """Serve the API. With SQLite it also runs the projections and the sealer in-process."""
+    import os
+
     import uvicorn
     from rich.console import Console
 
-    from api import keyfiles
+    from api.bootstrap_reads import is_read_only
     from api.http.header_limits import HeaderLimitedProtocol
     from api.settings import get_settings
 
+    if read_only:
+        os.environ["LEDGER_READ_ONLY"] = "true"  # the workers read their settings themselves
+        get_settings.cache_clear()
     settings = get_settings()
-    keyfiles.ensure_all(settings)  # before the workers fork, so they all read the same keys
     console = Console(highlight=False, soft_wrap=True)
-    origin = _log_origin(settings, console)
+    if is_read_only(settings):
+        origin = _read_only_origin(settings, console)
+    else:
+        from api import keyfiles
+
+        keyfiles.ensure_all(settings)  # before the workers fork, so they all read the same keys
+        origin = _log_origin(settings, console)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     console.print(f"[bold]Compliance Ledger[/bold] on {base} (store: {settings.database_url})")
@@ -41,10 +55,13 @@ def serve(
         console.print(
             "             .venv/bin/ledger token --role customer --actor alice --tenant <id>"
         )
+    from api.metrics.processes import before_serving
+
+    before_serving(settings, workers)
     options: dict[str, Any] = {
         "factory": True, "host": host, "port": port, "workers": workers,
         "log_level": settings.log_level.lower(),
-        "log_config": _log_config(settings.log_level.upper()),
+        "log_config": _log_config(settings.log_level.upper(), settings.log_format),
         # httptools, with limits on request headers: size (431) and time (slowloris)
         "http": HeaderLimitedProtocol,
     }
@@ -70,22 +87,38 @@ def _log_origin(settings: Any, console: Any) -> str:
         stores.close()
 
 
-def _log_config(level: str) -> dict[str, Any]:
+def _read_only_origin(settings: Any, console: Any) -> str:
+    """A read-only process makes nothing: the keys and the store must be there already. Said
+    once, here, rather than by every worker's failed start."""
+    from api import keyfiles
+    from api.bootstrap_reads import StoreNotInitialised, open_read_only_stores
+    from projections.merkle_log.notes import stored_origin
+
+    missing = keyfiles.missing_for_reads(settings)
+    if missing:
+        console.print(f"[red]Error[/red]: a read-only process makes no keys; missing: "
+                      f"{'; '.join(missing)}. Give it the writing processes' keys.")
+        raise typer.Exit(2)
+    try:
+        stores = open_read_only_stores(settings)
+    except (StoreNotInitialised, ValueError) as error:
+        console.print(f"[red]Error[/red]: {error}")
+        raise typer.Exit(2) from None
+    try:
+        return f"{stored_origin(stores.db)} (read-only)"
+    finally:
+        stores.close()
+
+
+def _log_config(level: str, log_format: str) -> dict[str, Any]:
     """uvicorn's own logging, plus the root logger at LEDGER_LOG_LEVEL, so that the ledger's
-    records (projections, the sealer, the sweep) and those of its libraries reach stderr too.
-    uvicorn applies it in every worker process; each record is scrubbed at birth there, by the
-    factory that create_app installs (api/logging_setup.py)."""
-    import copy
+    records (projections, the sealer, the sweep) and those of its libraries reach stderr too:
+    as JSON lines or as text (LEDGER_LOG_FORMAT, api/json_logs.py). uvicorn applies it in every
+    worker process; each record is scrubbed at birth there, by the factory that create_app
+    installs (api/logging_setup.py)."""
+    from api.json_logs import dict_config
 
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["named"] = {"format": "%(levelname)s %(name)s: %(message)s"}
-    config["handlers"]["named"] = {
-        "formatter": "named", "class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-    }
-    config["root"] = {"handlers": ["named"], "level": level}
-    return config
+    return dict_config(log_format, level)
 
 
 def _serve_workers(config: uvicorn.Config) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 
 import typer
 
@@ -31,9 +32,24 @@ def worker(
     from api.settings import get_settings
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s"
-    )
+    from api.bootstrap_reads import is_read_only
+
+    if is_read_only(settings):
+        Console(stderr=True).print(
+            "[red]Error[/red]: a worker writes (projections, checkpoints): give it "
+            "LEDGER_DATABASE_URL (the primary) and leave LEDGER_READ_ONLY off", highlight=False,
+        )
+        raise typer.Exit(2)
+    if settings.log_format == "json":
+        import logging.config
+
+        from api.json_logs import dict_config
+
+        logging.config.dictConfig(dict_config("json", settings.log_level.upper()))
+    else:
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(name)s %(message)s"
+        )
     # The worker logs as much as the API: the same scrubbing of secrets and personal data.
     logging_setup.install_redaction(logging_setup.known_secrets(settings))
     stopping = threading.Event()
@@ -47,10 +63,13 @@ def worker(
         Console(stderr=True).print(f"[red]Error[/red]: {error}", highlight=False)
         raise typer.Exit(2) from None
     container.start(projections=projections, sealer=sealer, sweep=sweep)
-    console = Console(stderr=True)
+    from api.metrics.processes import serve_for_worker
+
+    metrics_server = serve_for_worker(settings, container)
+    say = _announcer(settings.log_format)
     parts = (("projections", projections), ("sealer", sealer), ("sweep", sweep))
     doing = [name for name, on in parts if on]
-    console.print(
+    say(
         f"worker ({', '.join(doing) or 'nothing'}) on {_redacted(settings.database_url)}; "
         "stop with SIGTERM"
     )
@@ -58,8 +77,24 @@ def worker(
         while not stopping.wait(0.5):
             pass
     finally:
+        if metrics_server is not None:
+            metrics_server.close()
         container.close(sweep_timeout=10)
-    console.print("worker stopped")
+    say("worker stopped")
+
+
+def _announcer(log_format: str) -> Callable[[str], None]:
+    """How the worker says that it started and stopped: a log record among the JSON lines,
+    said at any LEDGER_LOG_LEVEL (as the text form always is), or a line for the eye."""
+    if log_format == "json":
+        import logging
+
+        log = logging.getLogger("ledger.worker")
+        log.setLevel(logging.INFO)
+        return log.info
+    from rich.console import Console
+
+    return Console(stderr=True).print
 
 
 def _redacted(url: str) -> str:

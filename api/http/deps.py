@@ -23,12 +23,13 @@ from starlette.concurrency import run_in_threadpool
 
 from api.http.auth import BadToken, Caller, KeysNeeded, ProviderUnreachable, Role, Verifier
 from api.http.protected_resource import protected_resource_url
-from api.http.read_waits import ReadWaits, beyond_the_last_event, reach
+from api.http.read_waits import beyond_the_last_event, reach
 from api.http.problems import ProblemException
 from api.settings import Settings
 from api.container import Container
 from domain.ledger import Ledger
 from projections.read_models.queries.contract import ReadSide
+from projections.read_models.read_sources import ReadSources
 
 MAX_POSITION = 2**63 - 1
 RETRY_AFTER_SECONDS = "1"
@@ -130,20 +131,36 @@ async def read_side(
         ),
     ] = None,
 ) -> ReadSide:
-    read: ReadSide | None = request.app.state.read
-    if read is None:
-        raise ProblemException(
-            503, "the read side is not running in this process",
-            headers={"Retry-After": RETRY_AFTER_SECONDS},
-        )
+    """The read models to answer from: this store's, or a replica's (api/bootstrap.py,
+    projections/read_models/read_sources.py), once they have reached `min_position`."""
+    state = request.app.state
+    sources: ReadSources = state.container.reads
+    source = sources.choose()
+    if source is None:
+        raise no_readable_replica()
     if min_position is not None:
-        state = request.app.state
-        waits: ReadWaits = state.read_waits
-        await reach(
-            read, state.stores.ledger, min_position, state.settings.read_wait_seconds, waits,
-            lambda: caller_key(request),
-        )
-    return read
+        try:
+            await reach(
+                source.read, sources.last_position, min_position,
+                state.settings.read_wait_seconds, state.read_waits, lambda: caller_key(request),
+            )
+        except ProblemException as behind:
+            # A replica that has not reached the position in time: the primary may have.
+            other = sources.fallback_for(source)
+            if behind.status != 503 or other is None:
+                raise
+            if await run_in_threadpool(other.read.position) < min_position:
+                raise
+            return other.read
+    return source.read
+
+
+def no_readable_replica() -> ProblemException:
+    return ProblemException(
+        503, "no read replica can answer now (each is down or too far behind) and this "
+        "process does not read from the primary (LEDGER_READ_FALLBACK=unavailable)",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
 
 
 def caller_key(request: Request) -> str:
@@ -171,11 +188,17 @@ async def current_ledger(
     ] = None,
 ) -> Ledger:
     """For GETs answered from the events themselves: every position stored is reached. A
-    position beyond the last stored event is refused, as on every other GET."""
+    position beyond the last stored event is refused, as on every other GET; a read-only
+    process on a replica, which may not have received it yet, says so with a 503 instead."""
     ledger: Ledger = request.app.state.stores.ledger
     if min_position is not None and min_position > 0:
         last = int(await run_in_threadpool(ledger.recorder.max_notification_id) or 0)
         if min_position > last:
+            if request.app.state.container.reads.last_position is None:
+                raise ProblemException(
+                    503, f"this replica has not received position {min_position} yet (it is "
+                    f"at {last}); try again shortly", headers={"Retry-After": RETRY_AFTER_SECONDS},
+                )
             raise beyond_the_last_event(last)
     return ledger
 

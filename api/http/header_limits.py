@@ -25,6 +25,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api import request_ids
 from api.settings import get_settings
 
 log = logging.getLogger("uvicorn.error")
@@ -39,7 +40,7 @@ class _HeadTooLarge(Exception):
     `send_400_response`, which answers 431 instead."""
 
 
-def _problem(status: int, detail: str) -> bytes:
+def _problem(status: int, detail: str, request_id: str) -> bytes:
     body = json.dumps(
         {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
          "detail": detail}
@@ -48,6 +49,7 @@ def _problem(status: int, detail: str) -> bytes:
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode(),
         b"content-type: application/problem+json\r\n",
         f"content-length: {len(body)}\r\n".encode(),
+        f"x-request-id: {request_id}\r\n".encode(),
         b"connection: close\r\n\r\n",
         body,
     ))
@@ -127,12 +129,15 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
 
     def _refuse_too_large(self) -> None:
         self._stop_head_timer()
+        # The request never reaches the app: its id (api/request_ids.py) is chosen here.
+        request_id, _ = request_ids.choose(self.headers or ())
         if self.client:
-            log.info("%s:%d - refused: request headers over %d bytes (431)",
-                     *self.client, self.max_head_bytes)
+            with request_ids.bound(request_id):
+                log.info("%s:%d - refused: request headers over %d bytes (431)",
+                         *self.client, self.max_head_bytes)
         self.transport.write(_problem(
             431, f"the request line and headers are larger than {self.max_head_bytes} bytes "
-            "in all; send fewer or smaller headers",
+            "in all; send fewer or smaller headers", request_id,
         ))
         self.transport.close()
 
@@ -148,12 +153,15 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self.transport.is_closing():
             return
+        request_id, _ = request_ids.choose(self.headers or ())
         if self.client:
-            log.info("%s:%d - closed: no complete request headers within %s s",
-                     *self.client, self.head_timeout)
+            with request_ids.bound(request_id):
+                log.info("%s:%d - closed: no complete request headers within %s s",
+                         *self.client, self.head_timeout)
         if self.cycle is None or self.cycle.response_complete:
             # Nothing else is being written on this connection: say why it closes.
             self.transport.write(_problem(
                 408, f"the request headers did not arrive within {self.head_timeout} seconds",
+                request_id,
             ))
         self.transport.close()

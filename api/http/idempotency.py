@@ -31,10 +31,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.http.deps import bearer_token, caller_from_request
 from api.http.query_parameters import StrictQueryRoute
+from api.http.store_errors import database_unavailable
 from api.http.problems import (
     FieldProblem,
     ProblemException,
-    database_unavailable,
     problem_response,
     response_for,
 )

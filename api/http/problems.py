@@ -11,7 +11,6 @@ either: it is 503 with `Retry-After`, so clients and load balancers retry instea
 from __future__ import annotations
 
 import logging
-import sqlite3
 from http import HTTPStatus
 from typing import Any
 
@@ -29,17 +28,16 @@ from domain.errors import (
     NotPermitted,
     StateConflict,
 )
-from projections.storage.follower import database_unreachable, unreachable_errors
+from api.http.store_errors import (
+    READ_ONLY_DETAIL, database_unavailable, written_in_a_read_only_process,
+)
+from projections.storage.follower import unreachable_errors
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("ledger.api")
 
 # A restart or a failover takes seconds; asking again sooner only adds load.
 UNAVAILABLE_RETRY_AFTER_SECONDS = "2"
-# A server not answering is what every follower of the log counts as one (`database_unreachable`,
-# projections/storage/follower.py). SQLite's OperationalError also means "no such table" (a bug),
-# so of SQLite's only its busy answers count.
-_SQLITE_BUSY = ("database is locked", "database is busy")
 
 
 class FieldProblem(BaseModel):
@@ -165,6 +163,8 @@ def response_for(request: Request, error: Exception) -> JSONResponse | None:
         return _validation_response(request, error)
     if database_unavailable(error):
         return unavailable_response(request, error)
+    if written_in_a_read_only_process(error):
+        return problem_response(request, 503, READ_ONLY_DETAIL)
     if isinstance(error, StarletteHTTPException):
         if error.status_code == 400:
             # FastAPI's only 400: a body that is not even text. Bad input is 422 here.
@@ -179,30 +179,6 @@ def response_for(request: Request, error: Exception) -> JSONResponse | None:
             request, error.status_code, detail, headers=dict(error.headers or {})
         )
     return None
-
-
-def database_unavailable(error: BaseException) -> bool:
-    """True when `error`, or anything it was raised from, says the database is not answering
-    right now (rather than that the request or the code is wrong)."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [error]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if database_unreachable(current):
-            return True
-        if isinstance(current, sqlite3.OperationalError) and any(
-            busy in str(current) for busy in _SQLITE_BUSY
-        ):
-            return True
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                pending.append(linked)
-    return False
 
 
 def unavailable_response(request: Request | None, error: BaseException) -> JSONResponse:

@@ -22,7 +22,6 @@ import anyio
 from starlette.concurrency import run_in_threadpool
 
 from api.http.problems import ProblemException, field_problem
-from domain.ledger import Ledger
 from projections.read_models.queries.contract import ReadSide
 
 MAX_WAITS_PER_CALLER = 4
@@ -58,15 +57,18 @@ class ReadWaits:
 
 
 async def reach(
-    read: ReadSide, ledger: Ledger, position: int, timeout: float, waits: ReadWaits,
-    caller: Callable[[], str],
+    read: ReadSide, last_position: Callable[[], int] | None, position: int, timeout: float,
+    waits: ReadWaits, caller: Callable[[], str],
 ) -> None:
-    """Return once the read side has reached `position`; else a 422, 429 or 503 problem."""
+    """Return once the read side has reached `position`; else a 422, 429 or 503 problem.
+    `last_position`: the last stored event's, where it can be known; a read-only process on a
+    replica cannot tell a position not received yet from one never written, and waits."""
     if await run_in_threadpool(read.position) >= position:
         return
-    last = int(await run_in_threadpool(ledger.recorder.max_notification_id) or 0)
-    if position > last:
-        raise beyond_the_last_event(last)
+    if last_position is not None:
+        last = await run_in_threadpool(last_position)
+        if position > last:
+            raise beyond_the_last_event(last)
     who = caller()
     if not waits.enter(who):
         raise ProblemException(

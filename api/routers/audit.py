@@ -17,7 +17,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from api import keyfiles
-from api.http.deps import MAX_POSITION, RETRY_AFTER_SECONDS, Auditor, CurrentLedgerDep
+from api.http.deps import (
+    MAX_POSITION, RETRY_AFTER_SECONDS, Auditor, CurrentLedgerDep, no_readable_replica,
+)
 from api.http.query_parameters import StrictQueryRoute
 from api.http.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, PagingDep, fetch_page
 from api.http.problems import ProblemException, documented, field_problem
@@ -43,7 +45,11 @@ MAX_SIZE = 2**63 - 1
 
 
 def audit_db(request: Request) -> Database:
-    return request.app.state.stores.db
+    """The Merkle tables to answer from: this store's, or a replica's."""
+    source = request.app.state.container.reads.choose()
+    if source is None:
+        raise no_readable_replica()
+    return source.db
 
 
 def log_public_key(request: Request) -> Ed25519PublicKey:

@@ -25,7 +25,7 @@ from api.schemas.health import Health
 from projections.merkle_log.sealer_halts import sealer_halt
 from projections.read_models import failures
 from projections.read_models.all_read_models import READ_MODEL_NAMES
-from projections.storage.database import Database
+from projections.storage.database import Database, ask_within
 
 router = APIRouter(tags=["health"], route_class=StrictQueryRoute)
 log = logging.getLogger("ledger.api")
@@ -34,12 +34,7 @@ CHECK_TIMEOUT_SECONDS = 2.0
 
 
 def _store_answers(db: Database) -> None:
-    pool = getattr(db, "pool", None)
-    if pool is None:  # SQLite: a file, nothing to wait for
-        db.fetchone("SELECT 1")
-        return
-    with pool.connection(timeout=CHECK_TIMEOUT_SECONDS) as conn:
-        conn.execute("SELECT 1")
+    ask_within(db, "SELECT 1", CHECK_TIMEOUT_SECONDS)
 
 
 @router.get("/healthz", responses=documented(503))
@@ -61,6 +56,13 @@ def healthz(request: Request) -> Health:
             503, "the store does not answer",
             headers={"Retry-After": UNAVAILABLE_RETRY_AFTER_SECONDS},
         ) from None
+    container = request.app.state.container
+    if container.read_only and container.reads.choose() is None:
+        # Only a read-only process: a writing one still takes writes without its replicas.
+        raise ProblemException(
+            503, "no read replica can be read now (each is down or too far behind)",
+            headers={"Retry-After": UNAVAILABLE_RETRY_AFTER_SECONDS},
+        )
     if stopped or halt:
         # No Retry-After: asking again soon will not help; the detail says what will.
         said = [failure.describe() for failure in stopped]

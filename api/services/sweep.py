@@ -41,6 +41,7 @@ from domain.tenant import Tenant
 from projections.storage.key_epochs import KeyEpochs
 from projections.read_models.queries.contract import ReadSide
 
+from api.metrics.families import sweep_ran
 from api.services.delivered_files import DeliveredFiles
 from api.services.key_epochs import close_epoch_if_due
 from api.services.scan import originators_of
@@ -217,7 +218,10 @@ def sweep_every(
             if epochs is not None:
                 close_epoch_if_due(ledger, epochs)
         except Exception:  # noqa: BLE001 - a background loop must outlive one bad run
+            sweep_ran(ok=False)
             log.exception("sweep failed; trying again in %s s", interval_seconds)
+        else:
+            sweep_ran(ok=True)
         stop.wait(interval_seconds)
 
 

@@ -4,6 +4,7 @@ helper (domain/ledger/retries.py)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from domain.disclosure import Disclosure
 from domain.errors import NotFound, StateConflict
 from domain.grants import AccessPolicy
 from domain.incident import Incident
-from domain.ledger.group_commit import GroupCommitter
+from domain.ledger.group_commit import GroupCommitter, OnCommit
 from domain.ledger.keys import InMemoryKeyStore, KeyShredded, KeyStore
 from domain.ledger.recent_subjects import RecentSubjects
 from domain.ledger.retries import retried
@@ -74,6 +75,14 @@ class LedgerBase(Application[UUID]):
         )
         self.recent_subjects = RecentSubjects()
         self.access_requests = Repository(self.events, snapshot_store=self.snapshots)
+        self._on_commit: OnCommit | None = None
+
+    def watch_commits(self, on_commit: OnCommit | None) -> None:
+        """`on_commit(saves, events, seconds)` is told of every transaction that stores events,
+        with group commit or without (then each save is a transaction of one)."""
+        self._on_commit = on_commit
+        if self.group_commit is not None:
+            self.group_commit.on_commit = on_commit
 
     def construct_repository(self) -> Repository[UUID]:
         return Repository(self.events)
@@ -151,7 +160,10 @@ class LedgerBase(Application[UUID]):
         if self.group_commit is not None:
             recordings = self.group_commit.save(*aggregates)
         else:
+            started = time.perf_counter()
             recordings = self.save(*aggregates)
+            if self._on_commit is not None and recordings:
+                self._on_commit(1, len(recordings), time.perf_counter() - started)
         if not recordings:
             raise StateConflict("nothing changed")
         for aggregate, version in versions:

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from time import perf_counter
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, PersistenceError
@@ -35,6 +36,9 @@ Save = Callable[..., list[Any]]
 """`Application.save`: takes domain events, stores them in one transaction, returns recordings."""
 StoredVersion = Callable[[Any], "int | None"]
 """The version of an aggregate's last stored event, None when it has none."""
+OnCommit = Callable[[int, int, float], None]
+"""Told of each committed transaction: how many callers' saves and events it held, and how many
+seconds the store took (set by whoever watches the writes: the metrics, api/metrics/)."""
 
 MAX_EVENTS = 1000  # per transaction: big enough to amortise the commit, small enough to stay quick
 
@@ -76,6 +80,7 @@ class GroupCommitter:
         # What the batches were like, for the benchmark and for anyone curious.
         self.transactions = 0
         self.saves = 0
+        self.on_commit: OnCommit | None = None
 
     def save(self, *aggregates: Any) -> list[Any]:
         """Store the aggregates' new events, together with other callers' if any; returns this
@@ -152,8 +157,10 @@ class GroupCommitter:
         """Answers every ticket of the batch; returns the store's error when the store failed."""
         self.transactions += 1
         self.saves += len(batch)
+        events = [event for ticket in batch for event in ticket.events]
+        started = perf_counter()
         try:
-            recordings = self._save(*(event for ticket in batch for event in ticket.events))
+            recordings = self._save(*events)
         except Exception as error:
             if not _one_callers_fault(error):
                 for ticket in batch:
@@ -164,6 +171,7 @@ class GroupCommitter:
             elif not (isinstance(error, IntegrityError) and self._answer_the_losers(batch, error)):
                 self._commit_one_by_one(batch)
             return None
+        self._committed(len(batch), len(events), started)
         start = 0
         for ticket in batch:
             end = start + len(ticket.events)
@@ -205,11 +213,18 @@ class GroupCommitter:
         """The combined save failed: each caller's events alone, so each gets its own answer."""
         for ticket in batch:
             self.transactions += 1
+            started = perf_counter()
             try:
                 ticket.recordings = self._save(*ticket.events)
             except Exception as error:
                 ticket.error = error
+            else:
+                self._committed(1, len(ticket.events), started)
             ticket.done = True
+
+    def _committed(self, saves: int, events: int, started: float) -> None:
+        if self.on_commit is not None:
+            self.on_commit(saves, events, perf_counter() - started)
 
 
 def _one_callers_fault(error: Exception) -> bool:

@@ -18,10 +18,11 @@ from projections.read_models.sealed_columns import email_lookup_key
 @dataclass
 class ReadSideHandle:
     read_models: ReadModels
-    runner: ProjectionRunner
+    runner: ProjectionRunner | None  # None in a read-only process: it applies nothing
 
     def stop(self, timeout: float = 10.0) -> None:
-        self.runner.stop(timeout)
+        if self.runner is not None:
+            self.runner.stop(timeout)
 
 
 def open_read_side(

@@ -72,9 +72,20 @@ class Database(ABC):
     def close(self) -> None: ...
 
 
-def open_database(database_url: str) -> Database:
-    """The database of the ledger's own tables, at LEDGER_DATABASE_URL."""
-    return _backend(database_url).open_database(database_url)
+def ask_within(db: Database, sql: str, timeout: float) -> tuple[Any, ...] | None:
+    """One quick question for health checks: on PostgreSQL it waits at most `timeout` seconds
+    for a connection, rather than the pool's own, longer, wait for a server that went away."""
+    pool = getattr(db, "pool", None)
+    if pool is None:  # SQLite: a file, nothing to wait for
+        return db.fetchone(sql)
+    with pool.connection(timeout=timeout) as conn:
+        return conn.execute(sql).fetchone()
+
+
+def open_database(database_url: str, read_only: bool = False) -> Database:
+    """The database of the ledger's own tables, at LEDGER_DATABASE_URL; `read_only`: sessions
+    that cannot write and no table created (PostgreSQL only)."""
+    return _backend(database_url).open_database(database_url, read_only)
 
 
 def event_store_env(database_url: str) -> dict[str, str]:

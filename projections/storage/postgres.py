@@ -2,6 +2,11 @@
 
 A pool of autocommit connections; a transaction is a block on one of them. The eventsourcing
 library's events are in the same database, on a pool of its own.
+
+Opened `read_only` (a read replica, or any store of a `--read-only` process), every session is
+read-only on the server's side (`default_transaction_read_only`), so no code path can write
+through it, and `executescript` creates nothing: a hot standby refuses DDL, and the tables are
+the writing processes' (`ledger init`) to make.
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ from projections.storage import advisory_locks
 from projections.storage.database import Database, Params
 
 URLS = ("postgresql://", "postgres://")
+# libpq's `options`: every transaction of the session is read-only unless it says otherwise.
+READ_ONLY_SESSIONS = "-c default_transaction_read_only=on"
+# SQLSTATE 25006: what the server answers a write in a read-only transaction or on a standby.
+READ_ONLY_TRANSACTION = "25006"
 
 
 class PostgresDatabase(Database):
@@ -22,12 +31,18 @@ class PostgresDatabase(Database):
     blob = "BYTEA"
     big_int = "BIGINT"
 
-    def __init__(self, conninfo: str, pool_size: int = 10, schema: str | None = None) -> None:
+    def __init__(
+        self, conninfo: str, pool_size: int = 10, schema: str | None = None,
+        read_only: bool = False,
+    ) -> None:
         from psycopg_pool import ConnectionPool
 
         self.conninfo = conninfo
+        self.read_only = read_only
         # A server that is unreachable (not merely refusing) must not hang a request for minutes.
-        options = {"autocommit": True, "connect_timeout": 5}
+        options: dict[str, Any] = {"autocommit": True, "connect_timeout": 5}
+        if read_only:
+            options["options"] = READ_ONLY_SESSIONS
         self.schema = schema
 
         def configure(conn: Any) -> None:
@@ -57,6 +72,8 @@ class PostgresDatabase(Database):
             return conn.execute(sql, tuple(params)).fetchone()
 
     def executescript(self, ddl: str) -> None:
+        if self.read_only:
+            return
         with self.pool.connection() as conn:
             with conn.transaction():
                 advisory_locks.take(conn, advisory_locks.DDL_LOCK, transaction=True)
@@ -97,9 +114,17 @@ def postgres_parts(database_url: str) -> dict[str, str]:
     }
 
 
-def open_database(database_url: str) -> PostgresDatabase:
+def open_database(database_url: str, read_only: bool = False) -> PostgresDatabase:
     parts = postgres_parts(database_url)
-    return PostgresDatabase(" ".join(f"{k}={v}" for k, v in parts.items() if v))
+    return PostgresDatabase(
+        " ".join(f"{k}={v}" for k, v in parts.items() if v), read_only=read_only
+    )
+
+
+def refused_as_read_only(error: BaseException) -> bool:
+    """Whether the server refused `error`'s statement because the session or the server is
+    read-only (SQLSTATE 25006): a write attempted by a read-only process."""
+    return getattr(error, "sqlstate", None) == READ_ONLY_TRANSACTION
 
 
 def event_store_env(database_url: str) -> dict[str, str]:

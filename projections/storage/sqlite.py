@@ -196,7 +196,12 @@ def sqlite_path(database_url: str) -> str:
     return database_url[len(FILE_URL):]
 
 
-def open_database(database_url: str) -> SqliteDatabase:
+def open_database(database_url: str, read_only: bool = False) -> SqliteDatabase:
+    if read_only:
+        # A read-only process exists to read a replica; SQLite has none, and a second process
+        # on the same file may as well be a writing one.
+        raise ValueError("a read-only process needs PostgreSQL (LEDGER_DATABASE_URL or "
+                         "LEDGER_READ_DATABASE_URL postgresql://...): SQLite has no replicas")
     if database_url.startswith(MEMORY_URL):
         return SqliteDatabase(None)
     return SqliteDatabase(sqlite_path(database_url))

@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from api import keyfiles
 from api.app import create_app
 from api.http.auth import mint_token
+from api.json_logs import JsonFormatter
 from api.logging_setup import REDACTED, redact
 from api.portal.login_links import mint_login_link
 from api.settings import Settings
@@ -47,16 +48,21 @@ REASON = "Invoice of Pieter Bakker looks wrong"
 
 
 class Capture(logging.Handler):
-    """Every record, formatted with its exception text, as a log file would hold it."""
+    """Every record, formatted with its exception text, as a log file would hold it: as text,
+    and as the JSON line of LEDGER_LOG_FORMAT=json (which adds the request id, the route or
+    path, and the other fields of an access line)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.json = JsonFormatter()
         self.lines: list[str] = []
+        self.json_lines: list[str] = []
         self.names: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+        self.json_lines.append(self.json.format(record))
         self.names.add(record.name)
 
 
@@ -182,8 +188,9 @@ def test_the_journeys_at_debug_log_no_personal_data_and_no_secret(
     # The HTTP client's own debug log is among them (TestClient's: httpx2 where installed).
     assert len(debug_logs.lines) > 20 and {"httpx", "httpx2"} & debug_logs.names, debug_logs.names
     assert any("could not store" in line for line in debug_logs.lines)  # the 500 was logged
-    leaks = secrets.found_in(debug_logs.lines)
+    leaks = secrets.found_in(debug_logs.lines + debug_logs.json_lines)
     assert leaks == [], "\n".join(leaks[:20])
+    assert any('"logger": "ledger.access"' in line for line in debug_logs.json_lines)
     # And whatever reached the process's stdout and stderr by any other way (a print, a
     # handler of a library's own, a warning): capfd reads the file descriptors themselves.
     written = capfd.readouterr()
@@ -212,7 +219,9 @@ def test_uvicorn_access_lines_hide_tokens_in_paths_and_query_strings(
     assert f"link={REDACTED}" in access[1]
     assert "limit=5" in access[2] and f"token={REDACTED}" in access[2]
     assert f"email={REDACTED}" in access[2]
-    joined = "\n".join(debug_logs.lines)
+    joined = "\n".join(debug_logs.lines + debug_logs.json_lines)
+    json_access = [line for line in debug_logs.json_lines if '"logger": "ledger.access"' in line]
+    assert len(json_access) == 3, debug_logs.json_lines
     for secret in ("c2VjcmV0LXRva2VuLXZhbHVl", sealed, bearer, customer, EMAIL):
         assert secret not in joined
 

@@ -72,7 +72,8 @@ def open_read_only_stores(settings: Settings, clock: Clock | None = None) -> Sto
         )
         env = {**event_store_env(url), "CREATE_TABLE": "n"}
         ledger = Ledger(
-            env=env, keys=keys, clock=clock, policy=access_policy(settings), group_commit=False
+            env=env, keys=keys, clock=clock, policy=access_policy(settings), group_commit=False,
+            read_only=True,
         )
     except BaseException:
         db.close()

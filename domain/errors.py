@@ -18,6 +18,12 @@ class DomainError(Exception):
         self.detail = detail
 
 
+class ReadOnlyLedger(Exception):
+    """A write asked of a ledger opened only to read (a read-only process on a replica): not
+    a rule of the business, but nothing may be recorded here, and what needed recording must
+    not happen unrecorded."""
+
+
 class NotFound(DomainError):
     pass
 

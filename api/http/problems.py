@@ -161,10 +161,10 @@ def response_for(request: Request, error: Exception) -> JSONResponse | None:
         return problem_response(request, domain_status(error), error.detail)
     if isinstance(error, RequestValidationError):
         return _validation_response(request, error)
-    if database_unavailable(error):
-        return unavailable_response(request, error)
     if written_in_a_read_only_process(error):
         return problem_response(request, 503, READ_ONLY_DETAIL)
+    if database_unavailable(error):
+        return unavailable_response(request, error)
     if isinstance(error, StarletteHTTPException):
         if error.status_code == 400:
             # FastAPI's only 400: a body that is not even text. Bad input is 422 here.

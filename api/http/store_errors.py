@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
+from domain.errors import ReadOnlyLedger
 from projections.storage.follower import database_unreachable
 from projections.storage.postgres import refused_as_read_only
 
@@ -32,7 +33,10 @@ def database_unavailable(error: BaseException) -> bool:
 def written_in_a_read_only_process(error: BaseException) -> bool:
     """True when the store refused a write because this process (or its store, a standby)
     is read-only: a write, or a read the ledger records, asked of a read-only process."""
-    return any(refused_as_read_only(current) for current in _causes(error))
+    return any(
+        isinstance(current, ReadOnlyLedger) or refused_as_read_only(current)
+        for current in _causes(error)
+    )
 
 
 READ_ONLY_DETAIL = (

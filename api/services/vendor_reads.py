@@ -14,7 +14,7 @@ from fastapi import Depends, Query
 
 from api.http.auth import Caller, Role
 from api.http.problems import field_problem
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, ReadOnlyLedger
 from domain.ledger import Ledger
 from domain.vocabulary import WhatWasRead
 
@@ -49,6 +49,8 @@ def record_read(
     not the vendor's officer, or nothing personal is left to read (the subject was erased)."""
     if caller.role is not Role.OFFICER:
         return None
+    if ledger.read_only:  # refused before the store is asked anything: the answer is the same
+        raise ReadOnlyLedger("a read that is recorded cannot be served by a read-only process")
     try:
         outcome = ledger.record_vendor_read(
             subject_id, caller.actor, caller.role.value, what.value, why.request_id, why.reason

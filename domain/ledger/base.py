@@ -19,7 +19,7 @@ from domain.access import AccessRequest
 from domain.clock import Clock, SystemClock
 from domain.data_request import DataRequest
 from domain.disclosure import Disclosure
-from domain.errors import NotFound, StateConflict
+from domain.errors import NotFound, ReadOnlyLedger, StateConflict
 from domain.grants import AccessPolicy
 from domain.incident import Incident
 from domain.ledger.group_commit import GroupCommitter, OnCommit
@@ -58,11 +58,14 @@ class LedgerBase(Application[UUID]):
         clock: Clock | None = None,
         policy: AccessPolicy | None = None,
         group_commit: bool | None = None,
+        read_only: bool = False,
     ) -> None:
         """`group_commit`: commit concurrent callers' saves together (domain/ledger/group_commit.py);
         None means on for the durable stores (SQLite and PostgreSQL), where waiting for the
         commit dominates and sharing it multiplies the write rate (docs/benchmarks.md), and off
-        in memory, where there is no commit to share."""
+        in memory, where there is no commit to share. `read_only`: every save is refused
+        (ReadOnlyLedger) before it reaches the store."""
+        self.read_only = read_only
         self.keys: KeyStore = keys if keys is not None else InMemoryKeyStore()
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or AccessPolicy()
@@ -151,6 +154,8 @@ class LedgerBase(Application[UUID]):
         return retried(attempt, f"the {_noun(kind)}")
 
     def _save(self, *aggregates: Aggregate) -> int:
+        if self.read_only:
+            raise ReadOnlyLedger("this ledger was opened to read only")
         for aggregate in aggregates:
             # Whatever changes a subject makes the copy kept for consent decisions stale;
             # the consent path puts its own copy back after its save.

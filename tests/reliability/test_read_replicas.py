@@ -109,7 +109,7 @@ def test_a_read_only_process_on_the_replica_answers_every_get_as_the_primary_doe
         path for path, (status, body) in from_reader.items()
         if status == 503 and isinstance(body, dict) and body.get("detail") == READ_ONLY_DETAIL
     }
-    assert refused == RECORDED_READS
+    assert refused == RECORDED_READS, {path: from_reader[path] for path in RECORDED_READS}
     for path, key in asked:
         if path in refused:
             continue

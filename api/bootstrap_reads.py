@@ -52,7 +52,9 @@ def open_read_only_stores(settings: Settings, clock: Clock | None = None) -> Sto
     url = reading_url(settings)
     # The event store's pool takes no connection options: libpq's environment reaches it.
     # A read-only process reads only, so it holds for the whole process.
-    os.environ["PGOPTIONS"] = f"{os.environ.get('PGOPTIONS', '')} {READ_ONLY_SESSIONS}".strip()
+    options = os.environ.get("PGOPTIONS", "")
+    if READ_ONLY_SESSIONS not in options:  # a uvicorn worker inherits its parent's
+        os.environ["PGOPTIONS"] = f"{options} {READ_ONLY_SESSIONS}".strip()
     db = open_database(url, read_only=True)
     try:
         try:

@@ -55,7 +55,7 @@ def verify(
     Exits 0 only when everything holds; otherwise 1, naming the first bad place and what is
     wrong (changed, missing, reordered, extra, bad signature, garbled, truncated, overdue)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from api.cli.progress_bars import over_the_log
 
     from api.bootstrap import open_stores
     from api.settings import get_settings
@@ -84,10 +84,7 @@ def verify(
     stores = open_stores(settings)
     try:
         total = stores.ledger.recorder.max_notification_id() or 0
-        with Progress(
-            TextColumn("verifying events"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True, disable=not console.is_terminal,
-        ) as progress:
+        with over_the_log("verifying events", console) as progress:
             task = progress.add_task("verify", total=total)
             shown = [0]
 

@@ -44,7 +44,7 @@ def bundle(
     """Write a tenant's access-log events with inclusion proofs to the latest signed checkpoint,
     its note, the log's keys and verify_bundle.py into one zip, for the tenant's auditor."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from api.cli.progress_bars import over_the_log
 
     from api import keyfiles
     from api.bootstrap import open_stores
@@ -70,10 +70,7 @@ def bundle(
             raise typer.Exit(EXIT_USAGE) from None
         key = keyfiles.signing_key(settings).public_key()
         total = stores.ledger.recorder.max_notification_id() or 0
-        with Progress(
-            TextColumn("reading events"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True, disable=not console.is_terminal,
-        ) as progress:
+        with over_the_log("reading events", console) as progress:
             task = progress.add_task("bundle", total=total)
             with atomic_file(out) as file:
                 manifest = write_bundle(

@@ -52,9 +52,9 @@ def token(processes: LedgerProcesses, role: str, scene: Scene) -> dict[str, str]
     return {"Authorization": f"Bearer {minted}"}
 
 
-def gets_a_role_may_ask(scene: Scene) -> list[tuple[str, str]]:
-    """(path, role) for each GET of the matrix whose placeholders the scene fills, asked as
-    the first role that gets a 200 there."""
+def gets_a_role_may_ask(scene: Scene) -> list[tuple[str, str, str]]:
+    """(matrix path, filled URL, role) for each GET of the matrix whose placeholders the scene
+    fills, asked as the first role that gets a 200 there."""
     asked = []
     for method, path, _, statuses in MATRIX:
         if method != "GET":
@@ -67,7 +67,7 @@ def gets_a_role_may_ask(scene: Scene) -> list[tuple[str, str]]:
         role = next((r for r in ACTORS if by_role.get(r) == "200"), None)
         if role is not None:
             asked.append((path, filled, role))
-    return [(path, f"{filled}|{role}") for path, filled, role in asked]
+    return asked
 
 
 def answer(process: LedgerProcess, url: str, headers: dict[str, str]) -> tuple[int, Any]:
@@ -102,18 +102,16 @@ def test_a_read_only_process_on_the_replica_answers_every_get_as_the_primary_doe
     asked = gets_a_role_may_ask(scene)
     assert len(asked) >= 25, asked
     from_reader = {}
-    for path, key in asked:
-        url, role = key.split("|")
+    for path, url, role in asked:
         from_reader[path] = answer(reader, url, token(ledger_processes, role, scene))
     refused = {
         path for path, (status, body) in from_reader.items()
         if status == 503 and isinstance(body, dict) and body.get("detail") == READ_ONLY_DETAIL
     }
     assert refused == RECORDED_READS, {path: from_reader[path] for path in RECORDED_READS}
-    for path, key in asked:
+    for path, url, role in asked:
         if path in refused:
             continue
-        url, role = key.split("|")
         assert from_reader[path] == answer(writer, url, token(ledger_processes, role, scene)), path
     # The refused reads wrote nothing: the primary holds no event beyond the scene's.
     assert answer(writer, "/v1/audit/checkpoint", auditor)[1]["tree_size"] == scene.position

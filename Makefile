@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Logs for reading by eye here (LEDGER_LOG_FORMAT in the environment wins); a deployment keeps
+# the default, JSON (docs/operations.md).
 run: $(STAMP)
-	$(BIN)/ledger serve --host 127.0.0.1 --port 8000
+	LEDGER_LOG_FORMAT=$${LEDGER_LOG_FORMAT:-text} $(BIN)/ledger serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	if [ ! -d tests/idp/node_modules ] && command -v npm > /dev/null; then npm ci --prefix tests/idp --no-audit --no-fund --loglevel=error; fi

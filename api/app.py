@@ -34,11 +34,14 @@ from api.http.query_parameters import StrictQueryRoute
 from api.http.read_waits import MAX_WAITS_PER_CALLER, ReadWaits
 from api.http.limits import BodyLimits
 from api.portal.router import router as portal_router
+from api.privacy_center.router import router as privacy_center_router
 from api.routers import consent_batch
 from api.routers import (
     access_log,
     audit,
     access_requests,
+    banner,
+    banner_assets,
     consents,
     contacts,
     data_requests,
@@ -48,11 +51,13 @@ from api.routers import (
     privacy,
     propagations,
     protected_resource,
+    sites,
     subjects,
     systems,
     tenants,
     transparency,
     unsubscribe,
+    visitors,
     webhooks,
     witnesses,
 )
@@ -146,8 +151,9 @@ _ROUTERS = (
     health.router, tenants.router, subjects.router, consents.router, data_requests.router,
     access_requests.router, access_log.router, disclosures.router, incidents.router,
     contacts.router, webhooks.router, systems.router, propagations.router,
-    consent_batch.router, audit.router, witnesses.router, transparency.router, unsubscribe.router, privacy.router,
-    protected_resource.router, portal_router,
+    consent_batch.router, sites.router, visitors.router, audit.router, witnesses.router, transparency.router,
+    unsubscribe.router, privacy.router, privacy_center_router, banner.router,
+    banner_assets.router, protected_resource.router, portal_router,
 )
 # Tried first when a request is matched to its route: every route tried costs a regular
 # expression, and consent writes and checks are most of the traffic. No other router has a

@@ -17,6 +17,7 @@ from projections.outbox.contacts import ContactStore
 from projections.outbox.deliveries import DeliveryStore
 from projections.outbox.subscriptions import SubscriptionStore, sealing_key
 from projections.outbox.systems import SystemStore
+from projections.storage.banner_sites import SiteStore
 from projections.storage.idempotency import IdempotencyStore, fingerprint_key
 from projections.storage.portal_sessions import SessionStore
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from projections.read_models.read_side import ReadSideHandle
     from projections.read_models.read_sources import ReadSources
     from projections.read_models.runner import ProjectionRunner
+    from projections.storage.privacy_center_sessions import CenterSessionStore
 
 Made = TypeVar("Made")
 
@@ -66,6 +68,12 @@ class Container:
             self.stores.db, self.stores.keys, self.stores.ledger.clock
         ))
 
+    def privacy_center_sessions(self) -> CenterSessionStore:
+        """The privacy center's sessions and spent links (api/privacy_center/)."""
+        from projections.storage.privacy_center_sessions import CenterSessionStore
+
+        return self._once("privacy_center_sessions", lambda: CenterSessionStore(self.stores.db))
+
     # The outbox's stores (projections/outbox/): who is told what, and what was sent.
     def subscriptions(self) -> SubscriptionStore:
         return self._once("subscriptions", lambda: SubscriptionStore(
@@ -80,6 +88,10 @@ class Container:
 
     def systems(self) -> SystemStore:
         return self._once("systems", lambda: SystemStore(self.stores.db))
+
+    # The websites that embed the consent banner (projections/storage/banner_sites.py).
+    def sites(self) -> SiteStore:
+        return self._once("sites", lambda: SiteStore(self.stores.db))
 
     def _once(self, name: str, make: Callable[[], Made]) -> Made:
         # Requests ask from several threads at once; each store is made once per process.
@@ -100,13 +112,15 @@ class Container:
         from projections.outbox.tables import OUTBOX_TABLES
         from projections.storage.portal_sessions import PORTAL_SESSIONS, PORTAL_SPENT_LINKS
         from projections.storage.portal_sign_ins import PORTAL_PROVIDER_SESSIONS, PORTAL_SIGN_INS
+        from projections.storage.privacy_center_sessions import TABLES as PRIVACY_CENTER_TABLES
+        from projections.storage.banner_sites import BANNER_SITES
         from projections.storage.tables import ensure_tables
 
         for store in (self.idempotency, self.delivered_files, self.systems):
             store()  # each makes its table as it is made
         ensure_tables(self.stores.db, (
             *OUTBOX_TABLES, PORTAL_SESSIONS, PORTAL_SPENT_LINKS, PORTAL_SIGN_INS,
-            PORTAL_PROVIDER_SESSIONS, WITNESS_STATUS,
+            PORTAL_PROVIDER_SESSIONS, WITNESS_STATUS, BANNER_SITES, *PRIVACY_CENTER_TABLES,
         ))
         sealer_halt(self.stores.db)  # makes its table when it looks
 

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from domain.vocabulary import Role
 from api.notification_settings import NotificationSettings
 from api.operations_settings import OperationsSettings
+from api.privacy_settings import PrivacySettings
 from api.transparency_settings import TransparencySettings
 
 # HS256 is as strong as its secret: RFC 7518 §3.2 asks for a key at least as long as the hash.
@@ -21,7 +22,9 @@ SHORTEST_AUTH_SECRET_BYTES = 32
 WordList = Annotated[list[str], NoDecode]
 
 
-class Settings(BaseSettings, NotificationSettings, TransparencySettings, OperationsSettings):
+class Settings(
+    BaseSettings, NotificationSettings, TransparencySettings, OperationsSettings, PrivacySettings
+):
     model_config = SettingsConfigDict(env_prefix="LEDGER_", env_file=".env", extra="ignore")
 
     database_url: str = Field(

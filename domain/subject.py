@@ -18,9 +18,13 @@ from domain.errors import (
 )
 from domain.personal import ERASED, CarriesPersonalData
 from domain.tenant import TenantStanding
+from domain.visitor import PERSON, VISITOR, Visitor
 from domain.vocabulary import ConsentMethod, ConsentStatus
 
-class Subject(Aggregate):
+class Subject(Visitor, Aggregate):
+    """A person (`Registered`, with name and e-mail) or a website visitor (`Arrived`,
+    without: domain/visitor.py)."""
+
     class Registered(Aggregate.Created, CarriesPersonalData):
         personal_fields = ("name", "email", "phone")
         tenant_id: UUID | None
@@ -123,12 +127,20 @@ class Subject(Aggregate):
             subject.confirmed_propagations = subject.confirmed_propagations | {self.propagation_id}
 
     def __init__(
-        self, tenant_id: UUID | None, name: str, email: str, phone: str | None, actor: str, **_: Any
+        self, tenant_id: UUID | None, name: str | None = None, email: str | None = None,
+        phone: str | None = None, site_id: UUID | None = None, **_: Any,
     ) -> None:
         self.tenant_id = tenant_id
         self.name = name
         self.email = email
         self.phone = phone
+        # A visitor is made by `Arrived` (domain/visitor.py): it names its site, and no name
+        # or e-mail.
+        self.kind = VISITOR if site_id is not None else PERSON
+        self.site_id = site_id
+        self.notices_shown: dict[str, str] = {}  # category -> notice version (visitors)
+        self.linked_to: UUID | None = None  # the person a visitor turned out to be
+        self.visitors: frozenset[UUID] = frozenset()  # the visitors linked to a person
         # purpose -> channel (or consent.EVERY_CHANNEL) -> the last decision made for it
         self.consents: dict[str, dict[str, dict[str, Any]]] = {}
         self.open_requests: dict[str, UUID] = {}

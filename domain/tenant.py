@@ -208,6 +208,11 @@ class TenantStanding:
         if not self.is_open:
             raise TenantClosed(str(self.status), what)
 
+    def ensure_data_may_leave(self) -> None:
+        """A terminated tenant's data has become inaccessible: nothing of its subjects is
+        exported, to an officer or to the person themselves."""
+        self.ensure_open("its subjects' data cannot be exported")
+
     def ensure_customer_may_read(self, what: str) -> None:
         """While terminated (or purged), its customer reads only the tenant itself, its
         access log and its incidents: the rest of its data has become inaccessible."""

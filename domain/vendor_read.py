@@ -57,7 +57,7 @@ class VendorRead(Aggregate):
         tenant's data has become inaccessible: nothing of its subjects is exported."""
         kind = values.choice("what", WhatWasRead, what)
         if kind.takes_data_away and tenant is not None:
-            tenant.ensure_open("its subjects' data cannot be exported")
+            tenant.ensure_data_may_leave()
         reason = values.text("reason", reason, required=False, max_length=500)
         if request_id is None and reason is None:
             raise InvalidInput(

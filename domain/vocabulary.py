@@ -51,6 +51,8 @@ class ConsentMethod(StrEnum):
     WEB_FORM = "web_form"
     CHECKBOX = "checkbox"
     COOKIE_BANNER = "cookie_banner"
+    # Global Privacy Control: the browser's `Sec-GPC: 1`, honoured as a refusal (never a consent).
+    GPC = "gpc"
     DOUBLE_OPT_IN = "double_opt_in"
     EMAIL = "email"
     SMS = "sms"

@@ -1,6 +1,11 @@
 """The privacy notice at /privacy: who the controller is, what is recorded and why, and the
 rights of the people it is about. Open to anyone, no token.
 
+The notice is versioned (`LEDGER_PRIVACY_NOTICE_VERSION`, shown on the page): the privacy
+center records that version with every consent given there, and the banner with every choice
+unless a site names its own. The page links to the privacy center, where a person sees and
+changes their consents and exercises their rights themselves.
+
 Consent receipts name it as their notice (api/services/receipts.py: `<public_url>/privacy`
 unless `LEDGER_PRIVACY_NOTICE_URL` is set), so the link on every receipt resolves. When the
 vendor publishes its own notice (`LEDGER_PRIVACY_NOTICE_URL`), /privacy redirects there, so
@@ -61,5 +66,6 @@ async def privacy_notice(settings: SettingsDep) -> Response:
     html = templates.get_template("privacy.html").render(
         controller=settings.controller_name, contact=settings.controller_contact,
         jurisdiction=settings.jurisdiction, purposes=purposes,
+        version=settings.privacy_notice_version, center_url="/privacy-center",
     )
     return HTMLResponse(html, headers=HEADERS)

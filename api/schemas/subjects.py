@@ -80,6 +80,10 @@ class SubjectOut(BaseModel):
     id: UUID
     tenant_id: UUID | None = None
     erased: bool = False
+    kind: str | None = Field(
+        None, description="person (registered with name and e-mail) or visitor (a website "
+        "visitor, made by its consent-banner choices: no name, e-mail or phone)",
+    )
     name: str | None = Field(None, description='"***" for auditors; absent once erased')
     email: str | None = None
     phone: str | None = None

@@ -52,10 +52,15 @@ def deliver_export(
 def deliver_and_keep(
     ledger: Ledger, request_id: UUID, actor: str, format: str = "xlsx",
     controller: Controller = DEFAULT_CONTROLLER, files: DeliveredFiles | None = None,
+    by_the_subject: bool = False,
 ) -> Delivery:
     """As `deliver_export`, keeping a sealed copy in `files` when given. The copy is stored
     before the fulfilment is recorded and removed again if the ledger refuses it, so a
-    recorded hash always has its bytes (until erasure or `KEPT_FOR`), and a refused one none."""
+    recorded hash always has its bytes (until erasure or `KEPT_FOR`), and a refused one none.
+
+    `by_the_subject`: the person downloads their own export (the privacy center): nobody of
+    the vendor's reads it, so no vendor read is logged; a closed tenant's data is still not
+    handed over."""
     request = ledger.data_request(request_id)
     if request.kind not in DELIVERED_KINDS:
         raise DataRequestStepOutOfOrder(
@@ -64,11 +69,15 @@ def deliver_and_keep(
     # The request's own rules on a throwaway copy first: nothing is built or kept for a
     # request that may not be fulfilled yet (identity unverified, fee not accepted, closed).
     request.fulfil(actor, ledger.now())
-    # The officer builds the subject's export: a read of their data by the vendor, logged
-    # for the tenant before it is built (and refused while the tenant is terminated).
-    ledger.record_vendor_read(
-        request.subject_id, actor, "officer", WhatWasRead.EXPORT.value, request_id=request_id
-    )
+    if by_the_subject:
+        ledger.ensure_subject_data_may_leave(request.subject_id)
+    else:
+        # The officer builds the subject's export: a read of their data by the vendor, logged
+        # for the tenant before it is built (and refused while the tenant is terminated).
+        ledger.record_vendor_read(
+            request.subject_id, actor, "officer", WhatWasRead.EXPORT.value,
+            request_id=request_id,
+        )
     export = render(build_dossier(ledger, request.subject_id, controller=controller), format)
     kept_until = None
     if files is not None:

@@ -113,6 +113,11 @@ def _profile_history(events: list[Any]) -> Sheet:
             rows.append((event.timestamp, "erased", None, None, None, event.actor,
                          f"{event.originator_id}:{event.originator_version}"))
             continue
+        elif isinstance(event, _VISITOR_EVENTS):
+            # A website visitor's own events (domain/visitor.py): nothing personal in them.
+            rows.append((event.timestamp, _visitor_change(event), None, None, None,
+                         event.actor, f"{event.originator_id}:{event.originator_version}"))
+            continue
         elif isinstance(event, Subject.ErasureBecameFinal):
             # No person decided it: the ledger destroyed the last key that could undo it.
             rows.append((event.timestamp, "erasure final in every copy", None, None, None,
@@ -123,6 +128,19 @@ def _profile_history(events: list[Any]) -> Sheet:
         rows.append((event.timestamp, change, event.name, event.email, event.phone, event.actor,
                      f"{event.originator_id}:{event.originator_version}"))
     return _sheet("profile_history", "Profile history", columns, rows)
+
+
+_VISITOR_EVENTS = (Subject.Arrived, Subject.NoticeShown, Subject.LinkedTo, Subject.VisitorLinked)
+
+
+def _visitor_change(event: Any) -> str:
+    if isinstance(event, Subject.Arrived):
+        return "a website visitor's first choice in the consent banner"
+    if isinstance(event, Subject.NoticeShown):
+        return f"notice {event.notice_version} shown ({event.category} cookies need no consent)"
+    if isinstance(event, Subject.LinkedTo):
+        return f"linked to the registered subject {event.subject_id}"
+    return f"the website visitor {event.visitor} linked to this subject"
 
 
 def _consents(events: list[Any], controller: Controller) -> Sheet:

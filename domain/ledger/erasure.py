@@ -23,6 +23,8 @@ from domain.ledger.keys import KeyStore
 from domain.subject import Subject
 
 REGISTERED = get_topic(Subject.Registered)
+# A subject's first event: a person registered, or a visitor's first banner choice.
+SUBJECT_CREATED = frozenset({REGISTERED, get_topic(Subject.Arrived)})
 ERASED = get_topic(Subject.Erased)
 FINAL = get_topic(Subject.ErasureBecameFinal)
 MAY_FOLLOW_ERASURE = frozenset({get_topic(Subject.RequestClosed), FINAL})
@@ -33,7 +35,7 @@ def subject_for_erasure(recorder: Any, mapper: Any, keys: KeyStore, subject_id: 
     """The subject as erasure sees it: built from its first event, at its latest version,
     erased or not. Its consents and open requests are NOT filled in: use it only to erase."""
     first = recorder.select_events(subject_id, limit=1)
-    if not first or first[0].topic != REGISTERED:
+    if not first or first[0].topic not in SUBJECT_CREATED:
         raise NotFound(f"no subject with id {subject_id}")
     subject: Subject = mapper.to_domain_event(first[0]).mutate(None)
     last = recorder.select_events(subject_id, desc=True, limit=1)

@@ -6,17 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
 from domain import values
 from domain.disclosure import Disclosure
 from domain.errors import InvalidInput, NotFound
 from domain.incident import Incident
 from domain.ledger.base import LedgerBase, Outcome
-from domain.subject import Subject
+from domain.ledger.erasure import SUBJECT_CREATED
 from domain.vendor_read import VendorRead
-
-_SUBJECT_REGISTERED = get_topic(Subject.Registered)
 
 
 class IncidentCommands(LedgerBase):
@@ -78,7 +74,7 @@ class IncidentCommands(LedgerBase):
         """Recorded before the data is handed over; None when there is nothing personal left
         to read (the subject was erased, or its tenant purged: its key is gone)."""
         registered = self.recorder.select_events(subject_id, limit=1)
-        if not registered or registered[0].topic != _SUBJECT_REGISTERED:
+        if not registered or registered[0].topic not in SUBJECT_CREATED:
             raise NotFound(f"no subject with id {subject_id}")
         if self.keys.get(subject_id) is None:
             return None

@@ -37,6 +37,12 @@ class SubjectCommands(LedgerBase):
             lambda s: s.rectify(actor, self.now(), name=name, email=email, phone=phone),
         )
 
+    def ensure_subject_data_may_leave(self, subject_id: UUID) -> None:
+        """Refuses (409) when the subject's tenant is closed: its data is not exported."""
+        standing = self._tenant_standing(self.subject(subject_id).tenant_id)
+        if standing is not None:
+            standing.ensure_data_may_leave()
+
     # Consent
     def give_consent(
         self, subject_id: UUID, purpose: str, method: str, notice_version: str, actor: str,

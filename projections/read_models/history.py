@@ -32,6 +32,7 @@ def subject_profile_as_of(ledger: Any, subject_id: UUID, moment: datetime) -> di
         "email": subject.email,
         "phone": subject.phone,
         "erased": False,
+        "kind": subject.kind,
         "consents": {
             purpose: consent.summary(decisions)
             for purpose, decisions in sorted(subject.consents.items())

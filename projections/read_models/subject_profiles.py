@@ -16,6 +16,7 @@ from domain import consent
 from domain.personal import ERASED
 from domain.subject import Subject
 from domain.tenant import Tenant
+from domain.visitor import PERSON, VISITOR
 from domain.vocabulary import ConsentStatus
 from projections.read_models.base import Among, Handler, Projection, Writer
 from projections.read_models.sealed_columns import ColumnSealer, email_hash
@@ -35,7 +36,7 @@ _PER_SUBJECT = (SUBJECT_CONSENTS, CONSENT_HISTORY, EMAIL_LOOKUP)
 
 class SubjectProfiles(Projection):
     name = "subject_profiles"
-    version = 2  # 2: consent per channel; each profile's subject version
+    version = 3  # 2: consent per channel; each profile's subject version. 3: kind (visitors)
     tables = (SUBJECT_PROFILES, SUBJECT_CONSENTS, CONSENT_HISTORY, EMAIL_LOOKUP)
 
     def __init__(self, sealer: ColumnSealer, lookup_key: bytes) -> None:
@@ -45,6 +46,10 @@ class SubjectProfiles(Projection):
     def handlers(self) -> dict[type, Handler]:
         return {
             Subject.Registered: self._registered,
+            Subject.Arrived: self._visitor_arrived,
+            Subject.NoticeShown: self._seen,
+            Subject.LinkedTo: self._seen,
+            Subject.VisitorLinked: self._seen,
             Subject.Rectified: self._rectified,
             Subject.ConsentGiven: self._consent,
             Subject.ConsentWithdrawn: self._consent,
@@ -81,9 +86,19 @@ class SubjectProfiles(Projection):
             "email": self._seal(sid, "email", event.email),
             "phone": self._seal(sid, "phone", event.phone),
             "erased": 0, "created_at": at, "updated_at": at, "position": position,
-            "version": event.originator_version,
+            "version": event.originator_version, "kind": PERSON,
         })
         self._remember_email(w, sid, event.email, position, new=True)
+
+    def _visitor_arrived(self, w: Writer, event: Subject.Arrived, position: int) -> None:
+        """A website visitor (domain/visitor.py): a profile with no name, e-mail or phone, and
+        so no e-mail lookup."""
+        at = micros(event.timestamp)
+        w.insert(SUBJECT_PROFILES, {
+            "id": str(event.originator_id), "tenant_id": _str(event.tenant_id), "name": None,
+            "email": None, "phone": None, "erased": 0, "created_at": at, "updated_at": at,
+            "position": position, "version": event.originator_version, "kind": VISITOR,
+        })
 
     def _rectified(self, w: Writer, event: Subject.Rectified, position: int) -> None:
         sid = str(event.originator_id)

@@ -28,7 +28,7 @@ SUBJECT_PROFILES = Table(
     "subject_profiles",
     "id TEXT NOT NULL, tenant_id TEXT, name TEXT, email TEXT, phone TEXT, "
     "erased INTEGER NOT NULL, created_at {big_int} NOT NULL, updated_at {big_int} NOT NULL, "
-    "position {big_int} NOT NULL, version {big_int} NOT NULL",
+    "position {big_int} NOT NULL, version {big_int} NOT NULL, kind TEXT NOT NULL",
     key=("id",),
     indexes=("subject_profiles_by_tenant ON subject_profiles (tenant_id, position)",),
     sealed={"name": "id", "email": "id", "phone": "id"},

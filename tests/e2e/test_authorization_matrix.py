@@ -34,6 +34,9 @@ OFFICER_ONLY = "401 403 403 403 200 403 403 403"
 WEBHOOK = {"url": "https://93.184.215.14/ledger", "types": ["access.requested"]}
 OWN_WEBHOOK = "401 403 200 404 404 403 403 403"  # a tenant's: its customer's alone
 CONTACTS = {"approver_emails": ["ciso@own.example"], "language": "nl"}
+SITE_ORIGIN = "https://shop.example"
+VISITOR = "bWF0cml4LXZpc2l0b3ItaWQtMQ"
+CHOICE = {"visitor_id": VISITOR, "analytics": True, "tracking": False, "notice_version": "2026-03"}
 
 # (method, path, body, expected status per role in ROLES order)
 MATRIX: list[tuple[str, str, Any, str]] = [
@@ -122,6 +125,18 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/v1/notice-types", None, "401 200 200 200 200 200 200 403"),
     ("GET", "/v1/tenants/{T}/contacts", None, "401 403 200 404 200 403 403 403"),
     ("PUT", "/v1/tenants/{T}/contacts", CONTACTS, "401 403 200 404 200 403 403 403"),
+    # The consent banner: its sites (officers; auditors read), linking a visitor to a subject
+    # (officers and systems), and its public endpoints ({K}: a site, {KEY}: its key)
+    ("POST", "/v1/sites", {"name": "Shop", "origins": [SITE_ORIGIN]},
+     "401 403 403 403 201 403 403 403"),
+    ("GET", "/v1/sites", None, "401 403 403 403 200 403 200 403"),
+    ("GET", "/v1/sites/{K}", None, "401 403 403 403 200 403 200 403"),
+    ("PATCH", "/v1/sites/{K}", {"name": "Shop"}, OFFICER_ONLY),
+    ("DELETE", "/v1/sites/{K}", None, OFFICER_ONLY),
+    ("POST", "/v1/subjects/{S}/visitors", {"site_id": "{K}", "visitor_id": VISITOR},
+     "401 403 403 403 201 201 403 403"),
+    ("GET", "/v1/banner/{KEY}/config", None, "200 200 200 200 200 200 200 200"),
+    ("POST", "/v1/banner/{KEY}/choices", CHOICE, "201 201 201 201 201 201 201 201"),
 ]
 
 
@@ -141,10 +156,12 @@ def test_each_role_gets_exactly_the_status_the_contract_gives_it(
     scene = world.scene(fresh=changes_state)
     if path.startswith("/v1/log/"):
         world.client.app.state.sealer.seal_pending()  # type: ignore[attr-defined]
+    path = _with_site(world, scene, _with_webhook(world, scene, _with_link(world, scene, path)))
+    # The banner's page sends its Origin (api/banner/origins.py); a token changes nothing there.
+    origin = {"Origin": SITE_ORIGIN} if path.startswith("/v1/banner/") else {}
     response = world.client.request(
-        method, scene.fill(_with_webhook(world, scene, _with_link(world, scene, path))),
-        json=scene.fill(body),
-        headers=world.headers(role, scene),
+        method, scene.fill(path), json=scene.fill(body),
+        headers={**world.headers(role, scene), **origin},
     )
     assert response.status_code == status, response.text
     if status >= 400:
@@ -208,6 +225,23 @@ def _with_webhook(world: World, scene: Scene, path: str) -> str:
     return path
 
 
+def _with_site(world: World, scene: Scene, path: str) -> str:
+    """`{K}`: a site of the scene's own tenant embedding the banner, made straight in its store,
+    with one visitor who chose through the ledger (for linking); `{KEY}`: its public key."""
+    if not path.startswith(("/v1/sites", "/v1/banner/")) and not path.endswith("/visitors"):
+        return path
+    if "K" in scene.ids:
+        return path
+    container = world.client.app.state.container  # type: ignore[attr-defined]
+    registered = container.sites().register(
+        name="Shop", origins=[SITE_ORIGIN], tenant_id=UUID(scene.ids["T"]),
+        notice_version="2026-03", texts=None, created_by="olga", now=world.ledger.now(),
+    )
+    world.ledger.record_banner_choice(registered.site, VISITOR, True, False, False)
+    scene.ids.update(K=str(registered.site.id), KEY=registered.site.key)
+    return path
+
+
 PATH_NAMES = {
     "{T}": "{tenant_id}", "{X}": "{tenant_id}", "{S}": "{subject_id}", "{I}": "{incident_id}",
     **{short: "{request_id}" for short in ("{R}", "{G}", "{D}", "{P}", "{Q}", "{V}")},
@@ -216,6 +250,7 @@ PATH_NAMES = {
     "{W}": "{webhook_id}", "{M}": "{delivery_id}",
     "/tile/0/000.p/1": "/tile/{path}", "/tile/entries/000.p/1": "/tile/{path}",
     "{Y}": "{system_id}", "{Z}": "{propagation_id}", "{E}": "{request_id}",
+    "{K}": "{site_id}", "{KEY}": "{site_key}",
 }
 
 

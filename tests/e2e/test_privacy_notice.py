@@ -72,3 +72,14 @@ def test_the_notice_link_on_a_consent_receipt_resolves(notice_api: Api) -> None:
     assert notice == f"{api.settings.public_url}/privacy"
     page = api.anonymous().get(urlsplit(notice).path)
     assert page.status_code == 200 and "Voorbeeld B.V." in page.text
+
+
+def test_the_notice_shows_its_version_and_leads_to_the_privacy_center(
+    tmp_path: Path, clock: MovableClock
+) -> None:
+    settings = make_settings("memory://", tmp_path / "var", privacy_notice_version="2026-03")
+    for api in open_api(settings, clock):
+        page = api.anonymous().get("/privacy").text
+        assert "Version <strong>2026-03</strong>" in page
+        assert 'href="/privacy-center"' in page and 'href="/privacy-center?lang=nl"' in page
+        assert api.anonymous().get("/privacy-center").status_code == 200

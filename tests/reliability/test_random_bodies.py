@@ -54,6 +54,10 @@ BODY_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/propagations/{propagation_id}/confirm"): "system",
     ("POST", "/v1/propagations/{propagation_id}/failure"): "system",
     ("POST", "/v1/requests/{request_id}/propagation/waive"): "officer",
+    ("POST", "/v1/sites"): "officer",
+    ("PATCH", "/v1/sites/{site_id}"): "officer",
+    ("POST", "/v1/subjects/{subject_id}/visitors"): "officer",
+    ("POST", "/v1/banner/{site_key}/choices"): "none",
 }
 WRITE_METHODS = ("post", "put", "patch")
 UNSUBSCRIBE_TOKEN = "bm90LWEtdG9rZW4"  # well-formed base64url, signed by nobody
@@ -80,6 +84,9 @@ def path_choices(template: str, scene: Scene) -> dict[str, list[str]]:
         "system_id": [NOBODY],
         "delivery_id": ["msg_none"],
         "propagation_id": ["msg_none"],
+        # The banner's sites: none of the scene's (a site key is well formed, and nobody's).
+        "site_id": [NOBODY],
+        "site_key": ["site_" + "A" * 22],
     }
     names = [part[1:-1] for part in template.split("/") if part.startswith("{")]
     return {name: options[name] for name in names}

@@ -83,6 +83,8 @@ NOT_BELOW = {
     "api/routers": ("api.portal", "api.cli"),
     "api/schemas": ("api.routers", "api.services", "api.portal", "api.cli", "projections"),
     "api/portal": ("api.routers", "api.cli"),
+    "api/privacy_center": ("api.routers", "api.cli"),
+    "api/banner": ("api.routers", "api.portal", "api.privacy_center", "api.cli"),
 }
 
 

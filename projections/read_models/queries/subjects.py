@@ -16,7 +16,7 @@ from projections.read_models.queries.paging import DEFAULT_LIMIT, Page, keyset_p
 from projections.read_models.sealed_columns import email_hash
 from projections.read_models.tables import moment
 
-_COLUMNS = "id, tenant_id, name, email, phone, erased, created_at, updated_at"
+_COLUMNS = "id, tenant_id, name, email, phone, erased, created_at, updated_at, kind"
 
 
 class SubjectQueries(Queries):
@@ -50,7 +50,7 @@ class SubjectQueries(Queries):
         )
 
     def _subject_item(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        sid, tenant_id, name, email, phone, erased, created_at, updated_at = row
+        sid, tenant_id, name, email, phone, erased, created_at, updated_at, kind = row
         if erased:
             return {"id": sid, "tenant_id": tenant_id, "erased": True}
 
@@ -60,7 +60,7 @@ class SubjectQueries(Queries):
         return {
             "id": sid, "tenant_id": tenant_id, "name": opened("name", name),
             "email": opened("email", email), "phone": opened("phone", phone), "erased": False,
-            "created_at": moment(created_at), "updated_at": moment(updated_at),
+            "created_at": moment(created_at), "updated_at": moment(updated_at), "kind": kind,
         }
 
     def subject_profile_as_of(
@@ -104,7 +104,7 @@ class SubjectQueries(Queries):
         where, params = filters(("p.tenant_id", tenant_id))
         rows = self.db.fetchall(
             "SELECT p.id, p.tenant_id, p.name, p.email, p.phone, p.erased, p.created_at, "
-            "p.updated_at FROM email_lookup l JOIN subject_profiles p ON p.id = l.subject_id "
+            "p.updated_at, p.kind FROM email_lookup l JOIN subject_profiles p ON p.id = l.subject_id "
             "WHERE l.email_hash = %s" + "".join(f" AND {w}" for w in where)
             + " ORDER BY p.position DESC LIMIT 100",
             (email_hash(self.lookup_key, email), *params),

@@ -2,7 +2,7 @@
 without a token, small, cacheable, and holding nothing from anyone else (issue 20, point 2).
 
 The files do not depend on the store, so SQLite alone serves them here; the banner's journey
-in a real browser is tests/browser/test_banner_browser.py."""
+in a real browser is tests/browser/banner/."""
 
 from __future__ import annotations
 

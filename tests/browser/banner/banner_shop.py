@@ -1,4 +1,4 @@
-"""A vendor's shop for the banner's browser tests (test_banner_browser.py): its pages, served from
+"""A vendor's shop for the banner's browser tests (tests/browser/banner/): its pages, served from
 their own origin by a small HTTP server in a thread, and its view of the ledger (registering its
 site as an officer, asking what a visitor chose as its backend system)."""
 
@@ -20,6 +20,7 @@ from tests.browser.conftest import LiveServer
 BANNER = "#ledger-banner"
 SHOP_PAGE = (Path(__file__).parent / "banner_shop_page.html").read_text(encoding="utf-8")
 NOTICE_VERSION = "2026-03"
+SCREEN = {"width": 1280, "height": 800}  # the screenshots' size
 _WORDS = re.compile(r"\{t:([^|}]*)\|([^}]*)\}")  # {t:english|dutch}
 
 

@@ -7,72 +7,22 @@ with the shop's origin, and what each click recorded is asked of the ledger's AP
 vendor's system would ask it. The ledger runs on SQLite and on PostgreSQL.
 
 Each test is a new browser context: a visitor without cookies. Screenshots of the banner land
-in test-output/screenshots/ (banner.png, banner-customise.png, banner-gpc.png, banner-nl.png).
+in test-output/screenshots/ (banner.png, banner-customise.png, banner-nl.png; banner-gpc.png
+from test_banner_gpc_and_keyboard.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.banner_shop import (
-    BANNER, NOTICE_VERSION, Shop, choose, consent_events, open_shop_page, register, serve_shop,
-    tab_to,
+from tests.browser.banner.banner_shop import (
+    BANNER, NOTICE_VERSION, Shop, choose, consent_events, open_shop_page, register,
 )
-from tests.browser.conftest import LiveServer, free_port, running_ledger
-from tests.conftest import a_new_database, make_settings
 
 pytestmark = pytest.mark.browser
-
-SCREEN = {"width": 1280, "height": 800}
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def ledger(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    base = tmp_path_factory.mktemp("banner-ledger")
-    port = free_port()
-
-    def serve(database_url: str) -> Iterator[LiveServer]:
-        settings = make_settings(database_url, base / "var", public_url=f"http://127.0.0.1:{port}")
-        with running_ledger(settings, port):
-            yield LiveServer(f"http://127.0.0.1:{port}", settings)
-
-    if request.param == "sqlite":
-        yield from serve(f"sqlite:///{base}/ledger.sqlite")
-    else:
-        with a_new_database(request.getfixturevalue("pg_admin")) as url:
-            yield from serve(url)
-
-
-@pytest.fixture(scope="module")
-def shop_origin(ledger: LiveServer) -> Iterator[str]:
-    port = free_port()
-    server = serve_shop(ledger.url, port)
-    try:
-        yield f"http://localhost:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def shop(ledger: LiveServer, shop_origin: str) -> Shop:
-    return Shop(shop_origin, ledger, register(ledger, shop_origin, "Koffiebranderij Noord"))
-
-
-@pytest.fixture
-def visitor(chromium: Any) -> Iterator[Any]:
-    """A new visitor: a browser context without cookies."""
-    context = chromium.new_context(viewport=SCREEN)
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def test_nothing_is_pre_ticked_and_reject_sits_beside_accept_the_same_size(
@@ -144,86 +94,6 @@ def test_accept_all_takes_one_click_and_the_ledger_records_both_given_by_cookie_
     assert consent_events(page) == [{"analytics": True, "tracking": True, "receipt_id": receipt}]
 
 
-def test_with_global_privacy_control_the_banner_says_so_and_tracking_is_refused_by_gpc(
-    chromium: Any, shop: Shop, screenshot_dir: Path
-) -> None:
-    context = chromium.new_context(viewport=SCREEN, extra_http_headers={"Sec-GPC": "1"})
-    try:
-        page = open_shop_page(context, shop)
-        note = page.locator(f"{BANNER} .ledger-gpc")
-        assert "Global Privacy Control" in note.inner_text()
-        page.get_by_role("button", name=shop.text("customise")).click()
-        tracking = page.locator("#ledger-category-tracking")
-        tracking.wait_for(state="visible")
-        assert not tracking.is_checked() and tracking.is_disabled()
-        page.mouse.move(0, 0)  # no hover on the button under the pointer, in the picture
-        page.screenshot(path=str(screenshot_dir / "banner-gpc.png"))
-
-        receipt, position, answer = choose(
-            page, lambda: page.get_by_role("button", name=shop.text("accept_all")).click()
-        )
-
-        assert answer["gpc"] is True
-        assert shop.recorded(receipt, position, "analytics_cookies")[:3] == (
-            True, "given", "cookie_banner"
-        )
-        for purpose in ("tracking_cookies", "third_party_marketing"):
-            assert shop.recorded(receipt, position, purpose)[:3] == (False, "withdrawn", "gpc")
-        # The page learns what was recorded, not what the button asked for.
-        assert consent_events(page) == [
-            {"analytics": True, "tracking": False, "receipt_id": receipt}
-        ]
-    finally:
-        context.close()
-
-
-def test_keyboard_alone_rejects_all_with_tab_and_enter(visitor: Any, shop: Shop) -> None:
-    page = open_shop_page(visitor, shop)
-    # The focus moved into the banner when it was shown.
-    assert page.evaluate("() => !!document.activeElement.closest('#ledger-banner')")
-
-    tab_to(page, shop.text("reject_all"))
-    receipt, position, _ = choose(page, lambda: page.keyboard.press("Enter"))
-
-    for purpose in ("analytics_cookies", "tracking_cookies"):
-        assert shop.recorded(receipt, position, purpose)[:3] == (
-            False, "withdrawn", "cookie_banner"
-        )
-
-
-def test_keyboard_alone_customises_space_ticks_analytics_and_enter_saves_it(
-    visitor: Any, shop: Shop
-) -> None:
-    page = open_shop_page(visitor, shop)
-    tab_to(page, shop.text("customise"))
-    page.keyboard.press("Enter")
-    analytics = page.locator("#ledger-category-analytics")
-    analytics.wait_for(state="visible")
-
-    # Escape leaves the customise layer and records nothing; Enter on Customise opens it again.
-    page.keyboard.press("Escape")
-    analytics.wait_for(state="hidden")
-    assert page.evaluate("() => document.activeElement.textContent") == shop.text("customise")
-    page.keyboard.press("Enter")
-    analytics.wait_for(state="visible")
-
-    # The focus went to the first box that can be changed: analytics.
-    assert analytics.evaluate("box => document.activeElement === box")
-    page.keyboard.press("Space")
-    assert analytics.is_checked()
-    tab_to(page, shop.text("save"))
-    receipt, position, _ = choose(page, lambda: page.keyboard.press("Enter"))
-
-    assert shop.recorded(receipt, position, "analytics_cookies")[:3] == (
-        True, "given", "cookie_banner"
-    )
-    assert shop.recorded(receipt, position, "tracking_cookies")[:3] == (
-        False, "withdrawn", "cookie_banner"
-    )
-    # The Escape before recorded nothing: one choice, one event.
-    assert len(consent_events(page)) == 1
-
-
 def test_the_banner_stays_away_after_a_choice_and_the_footer_link_reopens_it_with_that_choice(
     visitor: Any, shop: Shop
 ) -> None:
@@ -249,24 +119,6 @@ def test_the_banner_stays_away_after_a_choice_and_the_footer_link_reopens_it_wit
     page.get_by_role("button", name=shop.text("close")).click()
     page.locator(BANNER).wait_for(state="hidden")
     assert len(consent_events(page)) == 1
-
-
-def test_a_browser_that_turns_on_gpc_after_accepting_tracking_is_asked_again(
-    visitor: Any, shop: Shop
-) -> None:
-    """A kept "yes" to tracking does not outlive the browser's Global Privacy Control: the
-    banner shows again, and the next choice records the refusal with method gpc."""
-    page = open_shop_page(visitor, shop)
-    choose(page, lambda: page.get_by_role("button", name=shop.text("accept_all")).click())
-
-    visitor.set_extra_http_headers({"Sec-GPC": "1"})
-    page.reload()
-
-    page.locator(f"{BANNER} .ledger-gpc").wait_for(state="visible")
-    receipt, position, _ = choose(
-        page, lambda: page.get_by_role("button", name=shop.text("accept_all")).click()
-    )
-    assert shop.recorded(receipt, position, "tracking_cookies")[:3] == (False, "withdrawn", "gpc")
 
 
 def test_a_dutch_page_gets_the_dutch_banner(visitor: Any, shop: Shop, screenshot_dir: Path) -> None:

@@ -152,7 +152,7 @@ def file_request(
     if isinstance(checked, HTMLResponse):
         return checked
     session, held = checked
-    systems = [registered.system for registered in center.container.systems().all()]
+    systems = center.container.systems().to_be_told()
     try:
         outcome = self_service.file_request(
             center.ledger, held, kind or "", (details or "").strip() or None, systems
@@ -173,7 +173,7 @@ def download_export(
     if isinstance(checked, HTMLResponse):
         return checked
     session, held = checked
-    systems = [registered.system for registered in center.container.systems().all()]
+    systems = center.container.systems().to_be_told()
     try:
         export, _ = self_service.download_export(
             center.ledger, center.container.delivered_files(), held, format or "",

@@ -162,7 +162,7 @@ def verify_identity(
     """Record how the requester's identity was checked (needed before fulfilling). An
     erasure or rectification request is then propagated to the registered systems it
     concerns (`propagation`), and is fulfilled once each has confirmed."""
-    systems = [registered.system for registered in container.systems().all()]
+    systems = container.systems().to_be_told()
     return changed(
         ledger, ledger.verify_identity(request_id, body.method, caller.actor, systems)
     )

@@ -133,6 +133,11 @@ class SystemStore:
         )
         return [_registered(row) for row in rows]
 
+    def to_be_told(self) -> list[DownstreamSystem]:
+        """The active systems as the domain knows them: what a verified request is propagated
+        to (domain/propagation.py)."""
+        return [registered.system for registered in self.all()]
+
     def page(
         self, after: str | None = None, limit: int = DEFAULT_LIMIT
     ) -> tuple[list[RegisteredSystem], str | None]:

@@ -27,6 +27,7 @@ from api.container import Container
 from api.http import problems
 from api.http.store_errors import READ_ONLY_DETAIL
 from api.http.auth import verifier_from_settings
+from api.http.fast_path import hot_threads
 from api.http.protected_resource import document_identity
 from api.http import docs_pages
 from api.http.openapi_edges import document_edges
@@ -192,9 +193,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if in_process:
             container.start()
+        loop_dbs = container.reads.databases()
         try:
+            for db in loop_dbs:
+                await db.open_for_the_loop()  # the consent check's connections (fast_path.py)
             yield
         finally:
+            for db in loop_dbs:
+                await db.close_for_the_loop()
+            app.state.hot_threads.shutdown(wait=True)
             container.close()
 
     app = FastAPI(
@@ -211,6 +218,7 @@ def create_app(
     app.state.idempotency = idempotency
     app.state.read_waits = ReadWaits()
     app.state.token_verifier = verifier
+    app.state.hot_threads = hot_threads()  # the consent routes' fast path (api/http/fast_path.py)
     app.state.workers_in_process = in_process
 
     problems.install(app)

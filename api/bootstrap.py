@@ -27,7 +27,7 @@ from projections.storage.key_directory import KeyDirectory
 from projections.storage.key_epochs import KeyEpochs, Progress
 from projections.storage.key_store import SqlKeyStore
 from projections.outbox.notices import outbox_runner
-from projections.storage.postgres import PostgresDatabase
+from projections.storage.postgres import PostgresDatabase, check_recorder_when_idle
 
 from api import keyfiles
 from api.container import Container
@@ -81,6 +81,7 @@ def open_stores(
                 env=env, keys=keys, clock=clock, policy=policy, group_commit=settings.group_commit
             )
             recognise_own_commits(ledger.recorder)
+            check_recorder_when_idle(ledger.recorder)
     except BaseException:
         db.close()
         raise

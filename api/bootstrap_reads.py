@@ -22,7 +22,7 @@ from projections.read_models.sealed_columns import email_lookup_key
 from projections.storage.database import Database, event_store_env, open_database
 from projections.storage.key_epochs import KeyEpochs
 from projections.storage.key_store import SqlKeyStore
-from projections.storage.postgres import READ_ONLY_SESSIONS
+from projections.storage.postgres import READ_ONLY_SESSIONS, check_recorder_when_idle
 from projections.storage.read_replicas import Replica
 
 
@@ -77,6 +77,7 @@ def open_read_only_stores(settings: Settings, clock: Clock | None = None) -> Sto
             env=env, keys=keys, clock=clock, policy=access_policy(settings), group_commit=False,
             read_only=True,
         )
+        check_recorder_when_idle(ledger.recorder)
     except BaseException:
         db.close()
         raise

@@ -36,9 +36,9 @@ request = function()
 end
 done = function(summary, latency, requests)
   io.write(string.format('{"requests": %%d, "bad": %%d, "errors": %%d, "duration_us": %%d, ' ..
-    '"p50_us": %%d, "p99_us": %%d}\\n', summary.requests, summary.errors.status,
+    '"p50_us": %%d, "p99_us": %%d, "p999_us": %%d}\\n', summary.requests, summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.duration, latency:percentile(50), latency:percentile(99)))
+    summary.duration, latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
 end
 """
 
@@ -67,7 +67,8 @@ def run(url: str, token: str, mode: str, subjects: list[str], clients: int, seco
     return {
         "requests": answer["requests"], "ok": ok, "errors": answer["errors"],
         "statuses": {"non-2xx": answer["bad"]} if answer["bad"] else {},
-        "rate": ok / elapsed, "p99": answer["p99_us"] / 1e6, "tool": "wrk",
+        "rate": ok / elapsed, "p99": answer["p99_us"] / 1e6, "p999": answer["p999_us"] / 1e6,
+        "tool": "wrk",
     }
 
 

@@ -214,7 +214,8 @@ Auditor = Annotated[Caller, Depends(allow(Role.AUDITOR))]
 Staff = Annotated[Caller, Depends(allow(Role.STAFF))]
 Customer = Annotated[Caller, Depends(allow(Role.CUSTOMER))]
 System = Annotated[Caller, Depends(allow(Role.SYSTEM))]
-OfficerOrSystem = Annotated[Caller, Depends(allow(Role.OFFICER, Role.SYSTEM))]
+OFFICER_OR_SYSTEM = (Role.OFFICER, Role.SYSTEM)
+OfficerOrSystem = Annotated[Caller, Depends(allow(*OFFICER_OR_SYSTEM))]
 OfficerOrAuditor = Annotated[Caller, Depends(allow(Role.OFFICER, Role.AUDITOR))]
 StaffOrCustomer = Annotated[Caller, Depends(allow(Role.STAFF, Role.CUSTOMER))]
 TenantReader = Annotated[
@@ -226,7 +227,8 @@ AccessRequestReader = Annotated[
 ]
 """Those who read access requests: their tenant's customers, the staff who made them,
 officers and auditors."""
-ConsentReader = Annotated[Caller, Depends(allow(Role.SYSTEM, Role.OFFICER, Role.AUDITOR))]
+CONSENT_READERS = (Role.SYSTEM, Role.OFFICER, Role.AUDITOR)
+ConsentReader = Annotated[Caller, Depends(allow(*CONSENT_READERS))]
 """Those who ask about consent: the vendor's systems before they write, officers, auditors."""
 # Everyone who acts in the ledger; a witness only reads the log (LogReader).
 PARTICIPANTS = tuple(role for role in Role if role is not Role.WITNESS)

@@ -75,6 +75,14 @@ class ReadSources:
             for state in (s.replica.state(),)
         ]
 
+    def databases(self) -> list[Database]:
+        """Every database reads are answered from, each once."""
+        found: dict[int, Database] = {}
+        for source in (self.own, *self.replicas):
+            if source is not None:
+                found.setdefault(id(source.read.db), source.read.db)
+        return list(found.values())
+
     def close(self) -> None:
         for source in self.replicas:
             source.db.close()

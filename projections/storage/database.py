@@ -49,6 +49,19 @@ class Database(ABC):
     @abstractmethod
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None: ...
 
+    async def afetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        """`fetchall` for the event loop, for the consent check's one query. Here (SQLite,
+        memory) it runs in place: an index lookup in a file whose readers never wait for its
+        writers (WAL), cheaper than the hop to a thread and back. PostgreSQL answers it on
+        connections of its own that wait without a thread (postgres_loop_pool.py)."""
+        return self.fetchall(sql, params)
+
+    async def open_for_the_loop(self) -> None:
+        """Opens what `afetchall` needs on the running loop (an app's lifespan)."""
+
+    async def close_for_the_loop(self) -> None:
+        """Closes it, on the same loop."""
+
     def execute(self, sql: str, params: Params = ()) -> int:
         """One statement in a transaction of its own; answers how many rows it touched."""
         with self.transaction() as cursor:

@@ -11,6 +11,8 @@ the writing processes' (`ledger init`) to make.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,12 +20,40 @@ from urllib.parse import unquote, urlparse
 
 from projections.storage import advisory_locks
 from projections.storage.database import Database, Params
+from projections.storage.postgres_loop_pool import LoopPool
 
 URLS = ("postgresql://", "postgres://")
 # libpq's `options`: every transaction of the session is read-only unless it says otherwise.
 READ_ONLY_SESSIONS = "-c default_transaction_read_only=on"
 # SQLSTATE 25006: what the server answers a write in a read-only transaction or on a standby.
 READ_ONLY_TRANSACTION = "25006"
+# A pooled connection idle this long is checked (a round trip) before it is handed out; one
+# used more recently is not. Checking every time cost a round trip per query on the hot paths
+# (docs/benchmarks.md). A server restarted since the last use is met by one failed query per
+# such connection (a 503, or the write's own retry), and the pool discards the broken one.
+CHECK_AFTER_IDLE_SECONDS = 1.0
+
+
+def check_when_idle(conn: Any) -> None:
+    """A pool's `check`: a round trip only for a connection idle CHECK_AFTER_IDLE_SECONDS."""
+    if time.monotonic() - getattr(conn, "ledger_returned_at", 0.0) >= CHECK_AFTER_IDLE_SECONDS:
+        from psycopg_pool import ConnectionPool
+
+        ConnectionPool.check_connection(conn)
+
+
+def note_return(conn: Any) -> None:
+    """A pool's `reset`: when the connection came back, for `check_when_idle`."""
+    conn.ledger_returned_at = time.monotonic()
+
+
+def check_recorder_when_idle(recorder: Any) -> None:
+    """The event store's pool (the eventsourcing library's, made with POSTGRES_PRE_PING) checks
+    its connections as ours do: only after they idled. The library takes no such callback, so
+    its pool's are set here (tests/integration/test_postgres_pools.py holds it to that)."""
+    if is_postgres_recorder(recorder):
+        pool = recorder.datastore.pool
+        pool._check, pool._reset = check_when_idle, note_return
 
 
 class PostgresDatabase(Database):
@@ -49,11 +79,12 @@ class PostgresDatabase(Database):
             if schema:
                 conn.execute(f'SET search_path TO "{schema}"')
 
+        self.loop_pool = LoopPool(conninfo, options, schema, pool_size, CHECK_AFTER_IDLE_SECONDS)
         self.pool = ConnectionPool(
             conninfo, min_size=1, max_size=pool_size, kwargs=options, configure=configure,
-            # A connection the server has dropped (a restart, a failover) is noticed and
-            # replaced before it is handed out, rather than failing the request that gets it.
-            check=ConnectionPool.check_connection, open=True, timeout=10,
+            # A connection the server has dropped (a restart, a failover) while it idled is
+            # noticed and replaced before it is handed out (CHECK_AFTER_IDLE_SECONDS).
+            check=check_when_idle, reset=note_return, open=True, timeout=10,
         )
 
     @contextmanager
@@ -70,6 +101,17 @@ class PostgresDatabase(Database):
     def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         with self.pool.connection() as conn:
             return conn.execute(sql, tuple(params)).fetchone()
+
+    async def afetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        if self.loop_pool.usable():
+            return await self.loop_pool.fetchall(sql, params)
+        return await asyncio.to_thread(self.fetchall, sql, params)
+
+    async def open_for_the_loop(self) -> None:
+        await self.loop_pool.open()
+
+    async def close_for_the_loop(self) -> None:
+        await self.loop_pool.close()
 
     def executescript(self, ddl: str) -> None:
         if self.read_only:

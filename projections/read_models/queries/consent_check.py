@@ -39,32 +39,62 @@ class ConsentCheckQueries(Queries):
         version from the events table, and when the profile has not reached it (a decision
         answered a moment ago on any process, not yet projected) the answer comes from the
         events themselves."""
-        answer, version, last = self._projected_consent(subject_id, purpose, channel, fresh=True)
-        if self.ledger is None or (version is not None and version == last):
-            return answer
-        if last is None and self._events_in_this_database() is None:
-            last = self._last_version(subject_id)  # a store the query cannot see (memory)
-            if version is not None and version == last:
-                return answer
-        if last is None:
-            return None  # no such subject anywhere
-        return self.ledger.consent_answer(
-            checked_uuid(subject_id, "subject_id"), values.purpose(purpose).value, channel
-        )
+        channel = _channel(channel)
+        sql, params = self._statement(subject_id, purpose, channel, fresh=True)
+        settled, answer = self._settle(self.db.fetchall(sql, params), channel)
+        return answer if settled else self._from_the_events(subject_id, purpose, channel)
+
+    async def consent_check_settled(
+        self, subject_id: UUID | str, purpose: str, channel: str | None = None
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """`consent_check`'s one query, on the event loop (`Database.afetchall`: PostgreSQL's
+        own asynchronous connections, SQLite's index lookup in place): (True, the answer), or
+        (False, None) when the answer must come from the events (`consent_check`, which
+        reads them, in a thread)."""
+        channel = _channel(channel)
+        sql, params = self._statement(subject_id, purpose, channel, fresh=True)
+        return self._settle(await self.db.afetchall(sql, params), channel)
 
     def projected_consent(
         self, subject_id: UUID | str, purpose: str, channel: str | None = None
     ) -> dict[str, Any] | None:
         """The read models' own answer, without looking whether they are behind: what the
         check costs without its freshness (bench/costs.py). Ask `consent_check`."""
-        return self._projected_consent(subject_id, purpose, channel, fresh=False)[0]
+        channel = _channel(channel)
+        sql, params = self._statement(subject_id, purpose, channel, fresh=False)
+        return _projected(self.db.fetchall(sql, params), channel)[0]
 
-    def _projected_consent(
+    def _settle(
+        self, rows: list[tuple[Any, ...]], channel: str | None
+    ) -> tuple[bool, dict[str, Any] | None]:
+        answer, version, last = _projected(rows, channel)
+        if self.ledger is None or (version is not None and version == last):
+            return True, answer
+        if last is None and self._events_in_this_database() is None:
+            return False, None  # a store the query cannot see (memory): ask the events
+        return last is None, None  # no such subject anywhere; or the profile is behind
+
+    def _from_the_events(
+        self, subject_id: UUID | str, purpose: str, channel: str | None
+    ) -> dict[str, Any] | None:
+        sql, params = self._statement(subject_id, purpose, channel, fresh=True)
+        answer, version, last = _projected(self.db.fetchall(sql, params), channel)
+        if last is None and self._events_in_this_database() is None:
+            last = self._last_version(subject_id)
+        if version is not None and version == last:
+            return answer
+        if last is None:
+            return None
+        return self.ledger.consent_answer(
+            checked_uuid(subject_id, "subject_id"), values.purpose(purpose).value, channel
+        )
+
+    def _statement(
         self, subject_id: UUID | str, purpose: str, channel: str | None, *, fresh: bool
-    ) -> tuple[dict[str, Any] | None, int | None, int | None]:
-        """(the answer from the read models, the subject version they reflect, and with
+    ) -> tuple[str, list[Any]]:
+        """The query for the read models' answer, the subject version they reflect, and with
         `fresh` the version of the subject's last stored event, read in the same statement:
-        one snapshot of both)."""
+        one snapshot of both."""
         purpose = values.purpose(purpose).value
         sid = str(checked_uuid(subject_id, "subject_id"))
         params: list[Any] = []
@@ -76,25 +106,17 @@ class ConsentCheckQueries(Queries):
         joined = "c.channel IS NOT NULL"
         params += [sid, purpose]
         if channel is not None:
-            channel = values.choice("channel", values.Channel, channel).value
             joined = "c.channel IN (%s, %s)"
             params += [consent.EVERY_CHANNEL, channel]
-        rows = self.db.fetchall(
+        sql = (
             f"SELECT {last}, p.erased, p.version, t.status, "
             + ", ".join(f"c.{column.strip()}" for column in DECISION_COLUMNS.split(","))
             + " FROM (SELECT 1 AS one) AS asked "
             "LEFT JOIN subject_profiles p ON p.id = %s "
             "LEFT JOIN tenants t ON t.id = p.tenant_id "
-            f"LEFT JOIN subject_consents c ON c.subject_id = p.id AND c.purpose = %s AND {joined}",
-            params,
+            f"LEFT JOIN subject_consents c ON c.subject_id = p.id AND c.purpose = %s AND {joined}"
         )
-        last_version, erased, version, tenant_status = rows[0][:4]
-        if version is None:
-            return None, None, last_version
-        decisions = {row[4]: decision(row[4:]) for row in rows if row[4] is not None}
-        closed = None if tenant_status is None else TenantStanding(tenant_status).closed_reason
-        answer = consent.answer(decisions, channel, erased=bool(erased), closed=closed)
-        return answer, version, last_version
+        return sql, params
 
     def _events_in_this_database(self) -> tuple[str, Callable[[str], Any]] | None:
         """How a query on the read models reads a subject's last event version from the event
@@ -116,3 +138,21 @@ class ConsentCheckQueries(Queries):
             checked_uuid(subject_id, "subject_id"), desc=True, limit=1
         )
         return last[0].originator_version if last else None
+
+
+def _projected(
+    rows: list[tuple[Any, ...]], channel: str | None
+) -> tuple[dict[str, Any] | None, int | None, int | None]:
+    """(the read models' answer, the subject version they reflect, the last event's version)
+    from the rows of `_statement`."""
+    last_version, erased, version, tenant_status = rows[0][:4]
+    if version is None:
+        return None, None, last_version
+    decisions = {row[4]: decision(row[4:]) for row in rows if row[4] is not None}
+    closed = None if tenant_status is None else TenantStanding(tenant_status).closed_reason
+    answer = consent.answer(decisions, channel, erased=bool(erased), closed=closed)
+    return answer, version, last_version
+
+
+def _channel(channel: str | None) -> str | None:
+    return None if channel is None else values.choice("channel", values.Channel, channel).value

@@ -57,6 +57,12 @@ class ReadSide(Protocol):
         """domain/consent.py `answer` for the purpose (and channel), never from a profile
         that has not seen the subject's last event; None when there is no such subject."""
 
+    async def consent_check_settled(
+        self, subject_id: UUID, purpose: str, channel: str | None = None
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """`consent_check`'s query on the event loop: (True, its answer), or (False, None)
+        when only `consent_check` can answer (it reads the events)."""
+
     def consent_history(self, subject_id: UUID, after: str | None, limit: int) -> Page:
         """Oldest first: {position, purpose, status, channel, notice_version, method, at, actor}."""
 

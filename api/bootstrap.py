@@ -28,6 +28,7 @@ from projections.storage.key_epochs import KeyEpochs, Progress
 from projections.storage.key_store import SqlKeyStore
 from projections.outbox.notices import outbox_runner
 from projections.storage.postgres import PostgresDatabase, check_recorder_when_idle
+from projections.storage.sqlite import SqliteDatabase
 
 from api import keyfiles
 from api.container import Container
@@ -82,6 +83,8 @@ def open_stores(
             )
             recognise_own_commits(ledger.recorder)
             check_recorder_when_idle(ledger.recorder)
+            if isinstance(db, SqliteDatabase):
+                db.share_turns_with(ledger.recorder)
     except BaseException:
         db.close()
         raise

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.storage.database import Database, Params
+from projections.storage.sqlite_write_turns import WriteTurns, take_turns_with
 
 MEMORY_URL = "memory://"
 FILE_URL = "sqlite:///"
@@ -73,10 +74,12 @@ class SqliteDatabase(Database):
         self._registry_lock = threading.Lock()
         self._shared: tuple[sqlite3.Connection, threading.RLock] | None = None
         self._process_locks: dict[str, threading.Lock] = {}
+        self.turns: WriteTurns | None = None
         if path is None:
             self._shared = self._connect(f"file:ledger-{uuid.uuid4()}?mode=memory", uri=True)
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.turns = WriteTurns(path)  # sqlite_write_turns.py
 
     def _connect(
         self, target: str, uri: bool = False
@@ -110,6 +113,20 @@ class SqliteDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteCursor]:
+        if self.turns is None:
+            with self._transaction() as cursor:
+                yield cursor
+            return
+        with self.turns.turn(), self._transaction() as cursor:
+            yield cursor
+
+    def share_turns_with(self, recorder: Any) -> None:
+        """The event store in this file writes in the same turns as the read models."""
+        if self.turns is not None and type(recorder).__module__ == "eventsourcing.sqlite":
+            take_turns_with(recorder, self.turns)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_SqliteCursor]:
         with self._connection() as conn:
             # IMMEDIATE takes the write lock up front, so two writers queue instead of
             # deadlocking on a lock upgrade.
@@ -175,6 +192,8 @@ class SqliteDatabase(Database):
             os.close(fd)  # closing the file releases the lock
 
     def close(self) -> None:
+        if self.turns is not None:
+            self.turns.close()
         with self._registry_lock:
             entries, self._all = self._all, []
             self._local = threading.local()

@@ -45,6 +45,11 @@ def test_the_benchmark_suite_reports_every_figure_on_both_stores(
         for figure in (
             "HTTP PUT consent req/s", "HTTP PUT consent p99", "HTTP GET consent check req/s",
             "HTTP GET consent check p99", "projection lag p99 under the PUT load",
+            # issue 18: the ceiling, served the same way, and the ratios that carry the goals
+            "HTTP PUT consent, ceiling req/s", "HTTP GET consent check, ceiling req/s",
+            "HTTP PUT consent req/s ÷ ceiling", "HTTP PUT consent p99 ÷ ceiling p99",
+            "HTTP GET consent check req/s ÷ ceiling", "HTTP GET consent check p99 ÷ ceiling p99",
+            "HTTP GET consent check p99.9 ÷ its p99",
             "rebuild ÷ raw read-and-decode", "verify ÷ raw reading",
             "peak memory of verify, large ÷ small log", "peak memory of rebuild, large ÷ small log",
             f"erase a subject of {TINY.erase_long:,} events ÷ of {TINY.erase_short}",

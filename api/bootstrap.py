@@ -22,6 +22,7 @@ from domain.clock import Clock, SystemClock
 from domain.key_epochs import EpochPolicy
 from projections.storage.advisory_locks import EVENT_STORE_SCHEMA_LOCK
 from projections.storage.database import Database, event_store_env, open_database
+from projections.storage.event_topics import last_topics_reader
 from projections.storage.in_doubt_commits import recognise_own_commits
 from projections.storage.key_directory import KeyDirectory
 from projections.storage.key_epochs import KeyEpochs, Progress
@@ -83,6 +84,9 @@ def open_stores(
             )
             recognise_own_commits(ledger.recorder)
             check_recorder_when_idle(ledger.recorder)
+            topics = last_topics_reader(ledger.recorder, db)
+            if topics is not None:
+                ledger.read_last_topics_with(topics)
             if isinstance(db, SqliteDatabase):
                 db.share_turns_with(ledger.recorder)
     except BaseException:

@@ -15,6 +15,7 @@ from domain import consent, values
 from domain.tenant import TenantStanding
 from projections.read_models.queries.base import Queries, checked_uuid
 from projections.read_models.tables import moment
+from projections.storage.event_topics import events_table
 
 DECISION_COLUMNS = "channel, status, since, notice_version, method, version"
 
@@ -122,16 +123,12 @@ class ConsentCheckQueries(Queries):
         """How a query on the read models reads a subject's last event version from the event
         store's own table, when both live in one database: (SQL, the id as that table keeps
         it). None for a store no query can see (memory)."""
-        recorder = getattr(self.ledger, "recorder", None)
-        module = type(recorder).__module__
-        table = getattr(recorder, "events_table_name", None)
-        if module == "eventsourcing.sqlite" and self.db.dialect == "sqlite":
-            sql = f"(SELECT MAX(originator_version) FROM {table} WHERE originator_id = %s)"
-            return sql, lambda sid: UUID(sid).hex
-        if module == "eventsourcing.postgres" and self.db.dialect == "postgresql":
-            sql = f"(SELECT MAX(originator_version) FROM {table} WHERE originator_id = %s::uuid)"
-            return sql, str
-        return None
+        found = events_table(getattr(self.ledger, "recorder", None), self.db)
+        if found is None:
+            return None
+        table, as_stored, placeholder = found
+        sql = f"(SELECT MAX(originator_version) FROM {table} WHERE originator_id = {placeholder})"
+        return sql, as_stored
 
     def _last_version(self, subject_id: UUID | str) -> int | None:
         last = self.ledger.recorder.select_events(

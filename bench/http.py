@@ -23,7 +23,7 @@ from bench.sizes import Sizes
 from bench.stores import Scratch
 
 
-def _register(ledger: Any, count: int, callers: int = 8) -> list[str]:
+def register_subjects(ledger: Any, count: int, callers: int = 8) -> list[str]:
     tenant = ledger.open_tenant("Web B.V.", "olga").aggregate.id
     made: list[str] = []
     lock = threading.Lock()
@@ -80,7 +80,7 @@ def measure(results: Results, scratch: Scratch, sizes: Sizes, log: Any) -> None:
     store = scratch.store
     token = mint_token(scratch.settings(), "system", "bench-load", ttl=24 * 3600)
     with scratch.opened() as stores:
-        subjects = _register(stores.ledger, sizes.http_subjects)
+        subjects = register_subjects(stores.ledger, sizes.http_subjects)
         probe_subject = subjects.pop()
         with serving(scratch, sizes.http_workers) as url, \
                 ceiling(sizes.http_workers) as (top, top_token):

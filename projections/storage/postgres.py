@@ -27,24 +27,23 @@ URLS = ("postgresql://", "postgres://")
 READ_ONLY_SESSIONS = "-c default_transaction_read_only=on"
 # SQLSTATE 25006: what the server answers a write in a read-only transaction or on a standby.
 READ_ONLY_TRANSACTION = "25006"
-# A pooled connection idle this long is checked (a round trip) before it is handed out; one
-# used more recently is not. Checking every time cost a round trip per query on the hot paths
-# (docs/benchmarks.md). A server restarted since the last use is met by one failed query per
-# such connection (a 503, or the write's own retry), and the pool discards the broken one.
+# A pooled connection not handed out for this long is checked (a round trip) before it is
+# handed out again; one handed out more recently is not. Checking every time cost a round trip
+# per query on the hot paths (docs/benchmarks.md). A server restarted since is met by one failed
+# query per such connection (a 503, or the write's own retry), and the pool discards the broken
+# one. The time is noted at hand-out, not at return: a `reset` callback would make the pool
+# return every connection through a background task, which cost the writers more than the check.
 CHECK_AFTER_IDLE_SECONDS = 1.0
 
 
 def check_when_idle(conn: Any) -> None:
-    """A pool's `check`: a round trip only for a connection idle CHECK_AFTER_IDLE_SECONDS."""
-    if time.monotonic() - getattr(conn, "ledger_returned_at", 0.0) >= CHECK_AFTER_IDLE_SECONDS:
+    """A pool's `check`: a round trip only for a connection not handed out for a while."""
+    now = time.monotonic()
+    last, conn.ledger_handed_out_at = getattr(conn, "ledger_handed_out_at", 0.0), now
+    if now - last >= CHECK_AFTER_IDLE_SECONDS:
         from psycopg_pool import ConnectionPool
 
         ConnectionPool.check_connection(conn)
-
-
-def note_return(conn: Any) -> None:
-    """A pool's `reset`: when the connection came back, for `check_when_idle`."""
-    conn.ledger_returned_at = time.monotonic()
 
 
 def check_recorder_when_idle(recorder: Any) -> None:
@@ -52,8 +51,7 @@ def check_recorder_when_idle(recorder: Any) -> None:
     its connections as ours do: only after they idled. The library takes no such callback, so
     its pool's are set here (tests/integration/test_postgres_pools.py holds it to that)."""
     if is_postgres_recorder(recorder):
-        pool = recorder.datastore.pool
-        pool._check, pool._reset = check_when_idle, note_return
+        recorder.datastore.pool._check = check_when_idle
 
 
 class PostgresDatabase(Database):
@@ -84,7 +82,7 @@ class PostgresDatabase(Database):
             conninfo, min_size=1, max_size=pool_size, kwargs=options, configure=configure,
             # A connection the server has dropped (a restart, a failover) while it idled is
             # noticed and replaced before it is handed out (CHECK_AFTER_IDLE_SECONDS).
-            check=check_when_idle, reset=note_return, open=True, timeout=10,
+            check=check_when_idle, open=True, timeout=10,
         )
 
     @contextmanager

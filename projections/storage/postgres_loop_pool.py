@@ -35,16 +35,15 @@ class LoopPool:
                 await conn.execute(f'SET search_path TO "{schema}"')
 
         async def check(conn: Any) -> None:
-            # As the ordinary pool: a round trip only for a connection that idled.
-            if time.monotonic() - getattr(conn, "ledger_returned_at", 0.0) >= idle:
+            # As the ordinary pool (postgres.py check_when_idle), with no `reset` either.
+            now = time.monotonic()
+            last, conn.ledger_handed_out_at = getattr(conn, "ledger_handed_out_at", 0.0), now
+            if now - last >= idle:
                 await AsyncConnectionPool.check_connection(conn)
-
-        async def note_return(conn: Any) -> None:
-            conn.ledger_returned_at = time.monotonic()
 
         pool = AsyncConnectionPool(
             self.conninfo, min_size=1, max_size=self.size, kwargs=self.options,
-            configure=configure, check=check, reset=note_return, open=False, timeout=10,
+            configure=configure, check=check, open=False, timeout=10,
         )
         await pool.open()
         self._pool, self._loop = pool, asyncio.get_running_loop()

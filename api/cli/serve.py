@@ -23,7 +23,6 @@ def serve(
     """Serve the API. With SQLite it also runs the projections and the sealer in-process."""
     import os
 
-    import uvicorn
     from rich.console import Console
 
     from api.bootstrap_reads import is_read_only

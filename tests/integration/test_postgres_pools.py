@@ -6,7 +6,6 @@ before anyone gets it, in the read models' pool and in the event store's."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import psycopg
 import pytest

@@ -36,11 +36,16 @@ READ_ONLY_TRANSACTION = "25006"
 CHECK_AFTER_IDLE_SECONDS = 1.0
 
 
-def check_when_idle(conn: Any) -> None:
-    """A pool's `check`: a round trip only for a connection not handed out for a while."""
+def due_for_a_check(conn: Any, idle: float) -> bool:
+    """Whether `conn`, being handed out now, was not handed out for `idle` seconds; notes now."""
     now = time.monotonic()
     last, conn.ledger_handed_out_at = getattr(conn, "ledger_handed_out_at", 0.0), now
-    if now - last >= CHECK_AFTER_IDLE_SECONDS:
+    return now - last >= idle
+
+
+def check_when_idle(conn: Any) -> None:
+    """A pool's `check`: a round trip only for a connection not handed out for a while."""
+    if due_for_a_check(conn, CHECK_AFTER_IDLE_SECONDS):
         from psycopg_pool import ConnectionPool
 
         ConnectionPool.check_connection(conn)

@@ -11,7 +11,6 @@ thread on the ordinary pool, as before.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from projections.storage.database import Params
@@ -28,6 +27,8 @@ class LoopPool:
     async def open(self) -> None:
         from psycopg_pool import AsyncConnectionPool
 
+        from projections.storage.postgres import due_for_a_check
+
         schema, idle = self.schema, self.check_after_idle
 
         async def configure(conn: Any) -> None:
@@ -36,9 +37,7 @@ class LoopPool:
 
         async def check(conn: Any) -> None:
             # As the ordinary pool (postgres.py check_when_idle), with no `reset` either.
-            now = time.monotonic()
-            last, conn.ledger_handed_out_at = getattr(conn, "ledger_handed_out_at", 0.0), now
-            if now - last >= idle:
+            if due_for_a_check(conn, idle):
                 await AsyncConnectionPool.check_connection(conn)
 
         pool = AsyncConnectionPool(

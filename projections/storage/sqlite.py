@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -113,11 +113,8 @@ class SqliteDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteCursor]:
-        if self.turns is None:
-            with self._transaction() as cursor:
-                yield cursor
-            return
-        with self.turns.turn(), self._transaction() as cursor:
+        turn = self.turns.turn() if self.turns is not None else nullcontext()
+        with turn, self._transaction() as cursor:
             yield cursor
 
     def share_turns_with(self, recorder: Any) -> None:

@@ -42,8 +42,9 @@ class ConsentCheckQueries(Queries):
         events themselves."""
         channel = _channel(channel)
         sql, params = self._statement(subject_id, purpose, channel, fresh=True)
-        settled, answer = self._settle(self.db.fetchall(sql, params), channel)
-        return answer if settled else self._from_the_events(subject_id, purpose, channel)
+        rows = self.db.fetchall(sql, params)
+        settled, answer = self._settle(rows, channel)
+        return answer if settled else self._from_the_events(subject_id, purpose, channel, rows)
 
     async def consent_check_settled(
         self, subject_id: UUID | str, purpose: str, channel: str | None = None
@@ -76,14 +77,17 @@ class ConsentCheckQueries(Queries):
         return last is None, None  # no such subject anywhere; or the profile is behind
 
     def _from_the_events(
-        self, subject_id: UUID | str, purpose: str, channel: str | None
+        self, subject_id: UUID | str, purpose: str, channel: str | None,
+        rows: list[tuple[Any, ...]],
     ) -> dict[str, Any] | None:
-        sql, params = self._statement(subject_id, purpose, channel, fresh=True)
-        answer, version, last = _projected(self.db.fetchall(sql, params), channel)
+        """The answer `_settle` could not give from `rows`: the read models' own when the events
+        (read through the recorder, where the query cannot see them) say they are current,
+        else the ledger's from the subject's events."""
+        answer, version, last = _projected(rows, channel)
         if last is None and self._events_in_this_database() is None:
             last = self._last_version(subject_id)
-        if version is not None and version == last:
-            return answer
+            if version is not None and version == last:
+                return answer
         if last is None:
             return None
         return self.ledger.consent_answer(
